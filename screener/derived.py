@@ -1,0 +1,129 @@
+"""Values the rules need that a profile does not state directly, computed once, in one place.
+
+Every derived value is computed from the profile and the screening date only, so the same
+profile screened on the same date always gives the same values. A derived value is absent
+(None) when an input it needs is absent: it then makes the rules that read it "not evaluable"
+rather than silently false.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from screener import registry
+from screener.profile import Background, Profile
+from screener.registry import LicenseKind
+
+#: The fields whose presence the completeness figure counts: what a first screen should know.
+COMPLETENESS_FIELDS: tuple[str, ...] = (
+    "as_of",
+    "founded",
+    "stage",
+    "team.size",
+    "team.founders",
+    "funding.total_raised",
+    "model.base",
+    "model.open_weights",
+    "model.license",
+    "model.approach",
+    "compute.gpu_dependence",
+    "compute.training_share",
+    "traction.arr",
+    "traction.gross_margin",
+    "traction.pricing",
+    "benchmarks",
+)
+
+
+class Derived(BaseModel):
+    """Computed facts, read by rules as ``derived.<name>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    funding_per_head: int | None = Field(
+        None, description="capital raised per full-time employee", json_schema_extra={"unit": "money"}
+    )
+    arr_per_head: int | None = Field(
+        None, description="annual recurring revenue per employee", json_schema_extra={"unit": "money"}
+    )
+    months_since_founding: int | None = Field(None, description="whole months from founding to the screening date")
+    months_since_last_round: int | None = Field(
+        None, description="whole months from the last round to the screening date"
+    )
+    data_age_days: int | None = Field(None, description="days between the profile's as_of date and the screening date")
+    founders_count: int | None = Field(None, description="number of founders listed")
+    frontier_founders: int | None = Field(None, description="founders who worked at a frontier lab")
+    big_tech_founders: int | None = Field(None, description="founders who worked at a big-tech company")
+    academic_founders: int | None = Field(None, description="founders with an academic background")
+    repeat_founders: int | None = Field(None, description="founders with a prior exit")
+    license_kind: LicenseKind | None = Field(None, description="classification of the base model's licence")
+    known_model: bool | None = Field(None, description="whether the base model is in the built-in registry")
+    model_params_b: float | None = Field(None, description="base model size in billions of parameters")
+    benchmark_gap: float | None = Field(
+        None,
+        description="mean relative gap to the frontier across benchmarks (0.05 = 5% behind; negative = ahead)",
+        json_schema_extra={"unit": "fraction", "signed": True},
+    )
+    compute_to_revenue: float | None = Field(
+        None,
+        description="annual compute spend as a share of ARR",
+        json_schema_extra={"unit": "fraction", "unbounded": True},
+    )
+    completeness: float = Field(
+        description="share of the key profile fields that are filled in", json_schema_extra={"unit": "fraction"}
+    )
+
+
+def months_between(start: dt.date, end: dt.date) -> int:
+    """Whole calendar months from ``start`` to ``end`` (negative if ``end`` is earlier)."""
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if end.day < start.day:
+        months -= 1
+    return months
+
+
+def derive(profile: Profile, on: dt.date) -> Derived:
+    """Compute every derived value of ``profile`` as of the screening date ``on``."""
+    team, funding, model = profile.team, profile.funding, profile.model
+    size = team.size
+    founders = team.founders
+
+    def per_head(amount: int | None) -> int | None:
+        return round(amount / size) if amount is not None and size else None
+
+    def with_background(background: Background) -> int | None:
+        return sum(background in f.background for f in founders) if founders else None
+
+    founded = profile.founded
+    founded_date = dt.date(founded, 1, 1) if isinstance(founded, int) else founded
+    last_round = funding.last_round.date if funding.last_round else None
+    gaps = [(b.frontier - b.score) / b.frontier for b in profile.benchmarks]
+    arr = profile.traction.arr
+    monthly = profile.compute.monthly_compute
+    return Derived(
+        funding_per_head=per_head(funding.total_raised),
+        arr_per_head=per_head(arr),
+        months_since_founding=months_between(founded_date, on) if founded_date else None,
+        months_since_last_round=months_between(last_round, on) if last_round else None,
+        data_age_days=(on - profile.as_of).days if profile.as_of else None,
+        founders_count=len(founders) if founders else None,
+        frontier_founders=with_background(Background.FRONTIER_LAB),
+        big_tech_founders=with_background(Background.BIG_TECH),
+        academic_founders=with_background(Background.ACADEMIA),
+        repeat_founders=sum(bool(f.prior_exit) for f in founders) if founders else None,
+        license_kind=registry.license_kind(model.license) if model.license else None,
+        known_model=registry.lookup(model.base) is not None if model.base else None,
+        model_params_b=registry.parameter_count_b(model.base) if model.base else None,
+        benchmark_gap=round(sum(gaps) / len(gaps), 4) if gaps else None,
+        compute_to_revenue=round(monthly * 12 / arr, 4) if monthly is not None and arr else None,
+        completeness=round(sum(_present(profile, f) for f in COMPLETENESS_FIELDS) / len(COMPLETENESS_FIELDS), 4),
+    )
+
+
+def _present(profile: Profile, path: str) -> bool:
+    value: object = profile
+    for part in path.split("."):
+        value = getattr(value, part, None)
+    return value not in (None, [], "")

@@ -1,0 +1,119 @@
+"""The one exception tree of Screener, and the exit codes the CLI maps it to.
+
+Every error a user can cause by what they wrote (a profile, a rule pack, a template, a
+command-line value) is a :class:`ScreenerError`. Each carries the problems it found, all of
+them, each with a location when it has one, so the CLI prints ``file:line:col: message`` for
+every problem and exits with the code of the error's class. Anything that is not a
+ScreenerError is a bug and is allowed to show its traceback.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes of the ``screen`` command (documented in the README)."""
+
+    OK = 0  #: every input was screened (batch: every record scored or rejected on purpose)
+    INTERNAL = 1  #: a bug: an unexpected exception, with its traceback
+    USAGE = 2  #: bad command-line usage (click's own code)
+    INVALID_INPUT = 3  #: a profile or input file is invalid; nothing was written for it
+    RULE_ERROR = 4  #: the rule pack is invalid, or a rule test failed
+    CONFIG_ERROR = 5  #: configuration, template or environment problem (e.g. unsupported Python)
+    STORE_ERROR = 6  #: the database could not be reached or written
+    REJECTS = 7  #: a batch finished but some records were rejected (see the rejects file)
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a value came from: file, 1-based line and column (0 when unknown)."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line and self.column:
+            return f"{self.file}:{self.line}:{self.column}"
+        if self.line:
+            return f"{self.file}:{self.line}"
+        return self.file
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, where it is, and optionally which field or rule it concerns."""
+
+    message: str
+    location: Location | None = None
+    subject: str = ""  #: the field path or rule id the message is about
+    level: str = "error"  #: "error" or "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        subject = f"{self.subject}: " if self.subject else ""
+        return f"{where}{subject}{self.message}"
+
+
+class ScreenerError(Exception):
+    """Base of every error caused by user input. Carries one or more problems."""
+
+    exit_code = ExitCode.INTERNAL
+
+    def __init__(self, problems: str | Problem | Iterable[Problem], location: Location | None = None):
+        if isinstance(problems, str):
+            problems = [Problem(problems, location)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+    @classmethod
+    def collect(cls, problems: Sequence[Problem]) -> None:
+        """Raise one error carrying every problem found, if any is an error."""
+        if any(p.level == "error" for p in problems):
+            raise cls(problems)
+
+
+class ProfileError(ScreenerError):
+    """A company profile (or an input record) is unreadable or invalid."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+
+class InputError(ProfileError):
+    """An input file cannot be read at all (missing, too large, wrong format)."""
+
+
+class RuleError(ScreenerError):
+    """A rule pack is unreadable or invalid."""
+
+    exit_code = ExitCode.RULE_ERROR
+
+
+class ConfigError(ScreenerError):
+    """Configuration (exchange rates, options), environment or template problem."""
+
+    exit_code = ExitCode.CONFIG_ERROR
+
+
+class TemplateError(ConfigError):
+    """A memo template is missing, invalid, or uses a variable the context does not have."""
+
+
+class EngineError(ScreenerError):
+    """durable-rules cannot be loaded, or refused a compiled rule pack."""
+
+    exit_code = ExitCode.CONFIG_ERROR
+
+
+class StoreError(ScreenerError):
+    """The screening database cannot be opened or written."""
+
+    exit_code = ExitCode.STORE_ERROR

@@ -1,0 +1,102 @@
+"""Built-in registry of well-known base models, and the classification of model licences.
+
+An associate writes ``base: Llama 3.1 8B`` and the registry supplies family, open-weights
+status and licence; fields written explicitly in the profile always win. Entries are matched
+in order, most specific first, against the lower-cased model name.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+
+class LicenseKind(enum.StrEnum):
+    """How freely a model licence lets a startup build a business on the weights."""
+
+    PERMISSIVE = "permissive"  #: Apache-2.0, MIT, BSD: no strings attached
+    RESTRICTED = "restricted"  #: open weights with use or scale restrictions (Llama, Gemma licences)
+    NON_COMMERCIAL = "non-commercial"  #: research-only or CC-BY-NC: cannot be sold
+    PROPRIETARY = "proprietary"  #: closed weights, reachable only through a vendor's API
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class KnownModel:
+    pattern: str
+    family: str
+    open_weights: bool
+    license: str
+
+
+_APACHE = "Apache-2.0"
+REGISTRY: tuple[KnownModel, ...] = (
+    KnownModel(r"\bgpt-oss\b", "GPT-OSS", True, _APACHE),
+    KnownModel(r"\b(gpt|o1|o3|o4|chatgpt|openai)\b", "GPT", False, "OpenAI terms (API)"),
+    KnownModel(r"\bclaude\b", "Claude", False, "Anthropic terms (API)"),
+    KnownModel(r"\bgemini\b", "Gemini", False, "Google terms (API)"),
+    KnownModel(r"\bgemma\b", "Gemma", True, "Gemma Terms of Use"),
+    KnownModel(r"\bcode ?llama\b", "Llama", True, "Llama 2 Community License"),
+    KnownModel(r"\bllama[ -]?2\b", "Llama", True, "Llama 2 Community License"),
+    KnownModel(r"\bllama[ -]?3\.1\b", "Llama", True, "Llama 3.1 Community License"),
+    KnownModel(r"\bllama[ -]?3\.2\b", "Llama", True, "Llama 3.2 Community License"),
+    KnownModel(r"\bllama[ -]?3\.3\b", "Llama", True, "Llama 3.3 Community License"),
+    KnownModel(r"\bllama[ -]?4\b", "Llama", True, "Llama 4 Community License"),
+    KnownModel(r"\bllama\b", "Llama", True, "Llama 3 Community License"),
+    KnownModel(r"\bmistral large\b", "Mistral", True, "Mistral Research License"),
+    KnownModel(r"\bcodestral\b", "Mistral", True, "Mistral Non-Production License"),
+    KnownModel(r"\b(mistral|mixtral|ministral|pixtral)\b", "Mistral", True, _APACHE),
+    KnownModel(r"\bqwen[\w.-]*[ -](72b|3b)\b", "Qwen", True, "Qwen License"),
+    KnownModel(r"\bqwen\b|\bqwq\b", "Qwen", True, _APACHE),
+    KnownModel(r"\bdeepseek[ -]?(r1|v3\.1|v3\.2)\b", "DeepSeek", True, "MIT"),
+    KnownModel(r"\bdeepseek\b", "DeepSeek", True, "DeepSeek License"),
+    KnownModel(r"\bphi[ -]?\d", "Phi", True, "MIT"),
+    KnownModel(r"\bolmo\b", "OLMo", True, _APACHE),
+    KnownModel(r"\bfalcon[ -]?180b\b", "Falcon", True, "Falcon-180B TII License"),
+    KnownModel(r"\bfalcon\b", "Falcon", True, _APACHE),
+    KnownModel(r"\bcommand[ -]?r\b", "Command R", True, "CC-BY-NC-4.0"),
+    KnownModel(r"\byi\b", "Yi", True, _APACHE),
+    KnownModel(r"\bmpt\b", "MPT", True, _APACHE),
+    KnownModel(r"^own\b|\bin-house\b|\bproprietary\b", "Own", False, "Proprietary (own)"),
+)
+_COMPILED = tuple((re.compile(m.pattern), m) for m in REGISTRY)
+_PARAMS = re.compile(r"\b(\d+(?:\.\d+)?)\s*([bm])\b")
+
+
+def lookup(base: str) -> KnownModel | None:
+    """The registry entry for a model name, or None when it is not a well-known model."""
+    name = base.lower()
+    for pattern, model in _COMPILED:
+        if pattern.search(name):
+            return model
+    return None
+
+
+def parameter_count_b(base: str) -> float | None:
+    """Parameter count in billions read from a model name ("Llama 3.1 70B" → 70.0), if it says."""
+    match = _PARAMS.search(base.lower())
+    if not match:
+        return None
+    size = float(match.group(1))
+    return size if match.group(2) == "b" else size / 1000
+
+
+_LICENSE_KINDS: tuple[tuple[str, LicenseKind], ...] = (
+    (r"\bnc\b|non-?commercial|research|non-production|\bmnpl\b|\bmrl\b", LicenseKind.NON_COMMERCIAL),
+    (r"\bapi\b|terms \(api\)|proprietary|closed", LicenseKind.PROPRIETARY),
+    (r"apache|\bmit\b|\bbsd\b|\bisc\b|\bmpl\b|unlicense|cc-by-4|cc-by-sa|openrail-m|\bcc0\b", LicenseKind.PERMISSIVE),
+    (r"llama|gemma|qwen license|deepseek license|tii|openrail|community|acceptable use", LicenseKind.RESTRICTED),
+)
+_LICENSE_COMPILED = tuple((re.compile(p), kind) for p, kind in _LICENSE_KINDS)
+
+
+def license_kind(license_name: str | None) -> LicenseKind:
+    """Classify a licence name; anything unrecognised is UNKNOWN (a diligence question, not a guess)."""
+    if not license_name:
+        return LicenseKind.UNKNOWN
+    name = license_name.lower()
+    for pattern, kind in _LICENSE_COMPILED:
+        if pattern.search(name):
+            return kind
+    return LicenseKind.UNKNOWN

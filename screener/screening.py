@@ -1,0 +1,125 @@
+"""Screening: a validated profile through the engine to a :class:`ScreeningResult`.
+
+The one place where the pipeline is assembled: profile → derived values → encoded fact →
+durable-rules matches → per-rule outcomes → tally → rendered rationales and questions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import jinja2
+
+from screener import schema
+from screener.derived import Derived, derive
+from screener.engine import Engine
+from screener.errors import Problem, RuleError
+from screener.profile import Profile, company_key
+from screener.result import CompanyRef, Outcome, PackRef, RuleResult, ScreeningResult
+from screener.rulebook import Rule, Rulebook
+from screener.scoring import outcome, tally
+
+
+class Screener:
+    """A rule pack compiled into an engine, ready to screen many profiles.
+
+    Not thread-safe (the engine is not); use one per worker. Close it, or use it as a
+    context manager, to free the engine.
+    """
+
+    def __init__(self, rulebook: Rulebook):
+        self.rulebook = rulebook
+        self.engine = Engine(rulebook)
+        self.paths = tuple(dict.fromkeys(p for r in rulebook.rules for p in _fields_needed(r)))
+
+    def fact(self, profile: Profile, on: dt.date) -> tuple[dict[str, Any], Derived]:
+        derived = derive(profile, on)
+        return schema.encode_fact(profile, derived, self.paths), derived
+
+    def screen(self, profile: Profile, on: dt.date, *, explain: bool = True) -> ScreeningResult:
+        """Screen one profile as of ``on``. ``explain=False`` skips rendering rationales (batch speed)."""
+        fact, derived = self.fact(profile, on)
+        fired = self.engine.matches(fact)
+        book = self.rulebook
+        outcomes = [outcome(rule, fact, fired) for rule in book.rules]
+        totals = tally(book, [o for o, _ in outcomes])
+        context = _context(profile, derived, on) if explain else None
+        rules = [_rule_result(rule, result, missing, context) for rule, (result, missing) in zip(book.rules, outcomes, strict=True)]
+        questions = list(dict.fromkeys(r.question for r in rules if r.question))
+        return ScreeningResult(
+            company=CompanyRef(name=profile.name, website=profile.website, key=company_key(profile.name, profile.website)),
+            screened_on=on,
+            pack=PackRef(name=book.name, version=book.version, hash=book.hash),
+            score=totals.score,
+            verdict=totals.verdict,
+            coverage=totals.coverage,
+            points=totals.points,
+            knockouts=totals.knockouts,
+            categories=totals.categories,
+            rules=rules,
+            questions=questions,
+            notes=totals.notes,
+        )
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> Screener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def screen(profile: Profile, rulebook: Rulebook, on: dt.date | None = None) -> ScreeningResult:
+    """Screen one profile with a rule pack (today when ``on`` is None)."""
+    with Screener(rulebook) as screener:
+        return screener.screen(profile, on or dt.date.today())
+
+
+def _fields_needed(rule: Rule) -> tuple[str, ...]:
+    from screener.conditions import mentions
+
+    return mentions(rule.condition)
+
+
+def _context(profile: Profile, derived: Derived, on: dt.date) -> dict[str, Any]:
+    return {**profile.model_dump(mode="json"), "derived": derived.model_dump(mode="json"), "screened_on": on.isoformat()}
+
+
+def _rule_result(rule: Rule, result: Outcome, missing: list[str], context: dict[str, Any] | None) -> RuleResult:
+    rationale = question = None
+    if context is not None and result is Outcome.MATCHED:
+        rationale = _render(rule, rule.rationale, context, "rationale")
+    if result is Outcome.NOT_EVALUABLE:
+        if context is not None and rule.question is not None:
+            question = _render(rule, rule.question, context, "question")
+        else:
+            question = default_question(missing)
+    return RuleResult(
+        id=rule.id,
+        title=rule.spec.title,
+        category=rule.spec.category,
+        outcome=result,
+        points=rule.points,
+        knockout=rule.knockout,
+        rationale=rationale,
+        missing=missing,
+        question=question,
+        tags=list(rule.spec.tags),
+    )
+
+
+def default_question(missing: list[str]) -> str:
+    """The question a rule raises when the fields it reads are missing."""
+    catalogue = schema.fields()
+    asks = [f"{catalogue[p].description} ({p})" for p in missing]
+    return f"What is the company's {' and '.join(asks)}?"
+
+
+def _render(rule: Rule, template: jinja2.Template, context: dict[str, Any], what: str) -> str:
+    try:
+        return " ".join(template.render({**context, "rule": rule.spec.model_dump()}).split())
+    except jinja2.TemplateError as exc:
+        raise RuleError(Problem(f"{what} cannot be rendered: {exc}", rule.location, rule.id)) from None

@@ -1,0 +1,200 @@
+"""Safe reading of YAML and JSON documents that remembers where every value came from.
+
+YAML is composed into nodes by ruamel.yaml and then built into plain Python values here, so
+only str, int, float, bool, None, date, list and dict can ever come out (no object
+construction, no custom tags). Aliases are followed but the total number of values built is
+bounded, which defuses "billion laughs" documents, and files above a size bound are refused
+before they are parsed. Every value's 1-based line and column is kept in a map from its path
+(a tuple of keys and indexes), so that validation errors can point at the exact spot.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from screener.errors import InputError, Location, Problem
+
+#: Largest document accepted, in bytes. A real profile or rule pack is a few kilobytes.
+MAX_BYTES = 2_000_000
+#: Largest number of values one document may expand into (aliases included).
+MAX_NODES = 200_000
+
+PathKey = tuple[str | int, ...]
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+@dataclass
+class Document:
+    """A parsed document: its data and the location of each value, by path."""
+
+    data: Any
+    file: str
+    locations: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    #: where each value's text starts (for a mapping entry, ``locations`` holds its key)
+    value_locations: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    line_offset: int = 0  #: for a record of a JSON Lines file: its line number
+
+    def locate(self, path: PathKey) -> Location:
+        """The location of ``path``, or of its nearest ancestor that has one."""
+        probe = tuple(path)
+        while True:
+            if probe in self.locations:
+                line, col = self.locations[probe]
+                return Location(self.file, line + self.line_offset, col)
+            if not probe:
+                return Location(self.file, self.line_offset or 0)
+            probe = probe[:-1]
+
+
+def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
+    """Read a UTF-8 text file, refusing missing, oversized or undecodable ones clearly."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError("file not found", Location(str(path))) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
+    if path.is_dir():
+        raise InputError("is a folder, expected a file", Location(str(path)))
+    if size > max_bytes:
+        raise InputError(f"file is {size:,} bytes, larger than the {max_bytes:,} accepted", Location(str(path)))
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
+
+
+def load_document(path: Path, max_bytes: int = MAX_BYTES) -> Document:
+    """Parse a ``.yaml``/``.yml``/``.json`` file into a located document."""
+    suffix = path.suffix.lower()
+    if suffix not in {".yaml", ".yml", ".json"}:
+        raise InputError(
+            f"unsupported file type {suffix or '(none)'!r}: expected .yaml, .yml or .json", Location(str(path))
+        )
+    text = read_text(path, max_bytes)
+    if suffix == ".json":
+        # JSON's own parser gives the precise syntax errors; YAML (a superset) then gives locations.
+        parse_json(text, str(path))
+    return parse_yaml(text, str(path))
+
+
+def parse_json(text: str, file: str, line_offset: int = 0) -> Any:
+    """Parse JSON text, turning syntax errors, NaN and Infinity into located errors."""
+
+    def reject_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a number Screener accepts")
+
+    try:
+        return json.loads(text, parse_constant=reject_constant)
+    except json.JSONDecodeError as exc:
+        line = exc.lineno + (line_offset - 1 if line_offset else 0)
+        raise InputError(f"invalid JSON: {exc.msg}", Location(file, line, exc.colno)) from None
+    except ValueError as exc:
+        raise InputError(f"invalid JSON: {exc}", Location(file, line_offset or 0)) from None
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    """Compose YAML text and build plain, located values from its nodes."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        node = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        raise InputError(f"invalid YAML: {exc.problem or exc.context}", where) from None
+    except YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", Location(file)) from None
+    doc = Document(data=None, file=file)
+    if node is None:
+        raise InputError("the document is empty", Location(file, 1, 1))
+    builder = _Builder(doc, yaml.constructor)
+    doc.data = builder.build(node, ())
+    return doc
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain values, recording locations and bounding expansion."""
+
+    def __init__(self, doc: Document, constructor: Any):
+        self.doc = doc
+        self.count = 0
+        self.constructor = constructor
+
+    def fail(self, node: Any, message: str) -> InputError:
+        mark = node.start_mark
+        return InputError(message, Location(self.doc.file, mark.line + 1, mark.column + 1))
+
+    def build(self, node: Any, path: PathKey) -> Any:
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(node, f"document expands to more than {MAX_NODES:,} values (alias bomb?)")
+        start = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.doc.locations.setdefault(path, start)
+        style = getattr(node, "style", None)
+        if style in {'"', "'"}:
+            start = (start[0], start[1] + 1)  # the text starts after the opening quote
+        elif style in {"|", ">"}:
+            start = (start[0] + 1, start[1])  # a block scalar's text starts on the next line
+        self.doc.value_locations.setdefault(path, start)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                raise self.fail(node, f"tag {node.tag} is not allowed")
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            if node.tag != "tag:yaml.org,2002:map":
+                raise self.fail(node, f"tag {node.tag} is not allowed")
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise self.fail(key_node, "merge keys (<<) are not supported; write the fields out")
+                if not isinstance(key_node, ScalarNode):
+                    raise self.fail(key_node, "a key must be a plain value")
+                key = str(self.scalar(key_node))
+                if key in result:
+                    raise self.fail(key_node, f"duplicate key {key!r}")
+                self.doc.locations[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                result[key] = self.build(value_node, (*path, key))
+            return result
+        raise self.fail(node, "unsupported YAML node")
+
+    def scalar(self, node: Any) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            raise self.fail(node, f"tag {node.tag} is not allowed")
+        value = self.constructor.construct_object(node, deep=True)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(node, f"{node.value} is not a number Screener accepts")
+        return value
+
+
+def iter_json_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield (line number, text) for every non-blank line of a JSON Lines file."""
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+
+
+def problem_at(doc: Document, path: PathKey, message: str) -> Problem:
+    """A problem located at ``path`` in ``doc``, naming the dotted field."""
+    subject = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
+    return Problem(message, doc.locate(path), subject)

@@ -1,0 +1,60 @@
+"""Jinja environments for everything a user writes as a template: rule rationales and memos.
+
+Every environment is sandboxed (a template cannot reach Python internals), strict (a
+misspelt variable raises instead of rendering a blank) and escapes HTML in every value it
+prints, so a company name such as ``<script>`` cannot inject markup into a memo that is later
+shown as HTML. Markdown memos get ``<``, ``>`` and ``&`` escaped; HTML templates get full
+autoescaping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jinja2 import BaseLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from screener.units import format_money
+
+_HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def _escape_markdown(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, str):
+        return value.translate(_HTML_ESCAPES)
+    return value
+
+
+def _percent(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _number(value: float | int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
+def _date(value: dt.date | str | None) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def environment(loader: BaseLoader | None = None, *, html: bool = False) -> SandboxedEnvironment:
+    """A sandboxed, strict environment with Screener's filters (money, percent, number, date).
+
+    ``html=True`` autoescapes fully (for HTML output); otherwise only ``<``, ``>`` and ``&`` are
+    escaped, which keeps Markdown readable while making it inert as HTML.
+    """
+    env = SandboxedEnvironment(
+        loader=loader,
+        undefined=StrictUndefined,
+        autoescape=html,
+        finalize=None if html else _escape_markdown,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=format_money, percent=_percent, number=_number, date=_date)
+    return env
