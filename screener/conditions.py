@@ -191,14 +191,14 @@ class _Parser:
             if spec is None:
                 return None
             positive = isinstance(op_node, ast.In)
-            op = Op.EQ if positive else Op.NE
-            items = [self.compare(spec, op, element, left.col_offset + 1) for element in right.elts]
+            member_op = Op.EQ if positive else Op.NE
+            items = [self.compare(spec, member_op, element, left.col_offset + 1) for element in right.elts]
             if any(i is None for i in items):
                 return None
             group = tuple(i for i in items if i is not None)
             return AnyOf(group) if positive else All(group)
-        op = _AST_OPS.get(type(op_node))
-        if op is None:
+        found = _AST_OPS.get(type(op_node))
+        if found is None:
             self.fail(left, f"operator {type(op_node).__name__!r} is not supported; use ==, !=, <, <=, >, >=, in")
             return None
         left_is_field = _is_path(left)
@@ -209,7 +209,7 @@ class _Parser:
         spec = self.field(field_node)
         if spec is None:
             return None
-        return self.compare(spec, op if left_is_field else op.flipped(), value_node, field_node.col_offset + 1)
+        return self.compare(spec, found if left_is_field else found.flipped(), value_node, field_node.col_offset + 1)
 
     def compare(self, spec: FieldSpec, op: Op, value_node: ast.expr, column: int) -> Compare | None:
         literal = _literal(value_node)

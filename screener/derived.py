@@ -37,6 +37,28 @@ COMPLETENESS_FIELDS: tuple[str, ...] = (
 )
 
 
+#: The profile fields each derived value is computed from: when a derived value is missing,
+#: these are what diligence has to find out.
+INPUTS: dict[str, tuple[str, ...]] = {
+    "funding_per_head": ("funding.total_raised", "team.size"),
+    "arr_per_head": ("traction.arr", "team.size"),
+    "months_since_founding": ("founded",),
+    "months_since_last_round": ("funding.last_round.date",),
+    "data_age_days": ("as_of",),
+    "founders_count": ("team.founders",),
+    "frontier_founders": ("team.founders",),
+    "big_tech_founders": ("team.founders",),
+    "academic_founders": ("team.founders",),
+    "repeat_founders": ("team.founders",),
+    "license_kind": ("model.license",),
+    "known_model": ("model.base",),
+    "model_params_b": ("model.base",),
+    "benchmark_gap": ("benchmarks",),
+    "compute_to_revenue": ("compute.monthly_compute", "traction.arr"),
+    "completeness": (),
+}
+
+
 class Derived(BaseModel):
     """Computed facts, read by rules as ``derived.<name>``."""
 
@@ -118,11 +140,12 @@ def derive(profile: Profile, on: dt.date) -> Derived:
         model_params_b=registry.parameter_count_b(model.base) if model.base else None,
         benchmark_gap=round(sum(gaps) / len(gaps), 4) if gaps else None,
         compute_to_revenue=round(monthly * 12 / arr, 4) if monthly is not None and arr else None,
-        completeness=round(sum(_present(profile, f) for f in COMPLETENESS_FIELDS) / len(COMPLETENESS_FIELDS), 4),
+        completeness=round(sum(is_present(profile, f) for f in COMPLETENESS_FIELDS) / len(COMPLETENESS_FIELDS), 4),
     )
 
 
-def _present(profile: Profile, path: str) -> bool:
+def is_present(profile: Profile, path: str) -> bool:
+    """Whether the profile field at a dotted path is filled in (not None, not an empty list or text)."""
     value: object = profile
     for part in path.split("."):
         value = getattr(value, part, None)

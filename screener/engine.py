@@ -23,6 +23,7 @@ durable-rules 2.0.28 is an unmaintained C extension. Measured facts this module 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import sys
@@ -56,7 +57,8 @@ def load_extension() -> ModuleType:
             f"the durable-rules engine cannot be loaded ({exc}); reinstall with "
             "'pip install --force-reinstall durable-rules==2.0.28' (it compiles C: gcc and Python headers needed)"
         ) from None
-    return durable_rules_engine
+    module: ModuleType = durable_rules_engine
+    return module
 
 
 def partition(rules: Iterable[tuple[int, int]], limit: int = conditions.ENGINE_MATCH_LIMIT - 1) -> list[list[int]]:
@@ -86,16 +88,16 @@ class Engine:
     def __init__(self, rulebook: Rulebook):
         self._ext = load_extension()
         self.rulebook = rulebook
-        self._keys = {path: path.replace(".", "__") for r in rulebook.rules for path in conditions.mentions(r.condition)}
+        self._keys = {
+            path: path.replace(".", "__") for r in rulebook.rules for path in conditions.mentions(r.condition)
+        }
         groups = partition((r.index, conditions.max_matches(r.condition)) for r in rulebook.rules)
         self._handles: list[int] = []
         self._finalizer = weakref.finalize(self, _free, self._ext, self._handles)
         for number, group in enumerate(groups):
             definition = {
                 f"r{index}": {
-                    "all": [
-                        {"m": {"$and": [{ANCHOR: 1}, conditions.to_durable(rulebook.rules[index].condition)]}}
-                    ]
+                    "all": [{"m": {"$and": [{ANCHOR: 1}, conditions.to_durable(rulebook.rules[index].condition)]}}]
                 }
                 for index in group
             }
@@ -114,12 +116,14 @@ class Engine:
 
     def matches(self, fact: Mapping[str, Any]) -> frozenset[int]:
         """Indexes of the rules whose condition holds for ``fact`` (dotted path → encoded value)."""
-        payload = {ANCHOR: 1}
+        payload: dict[str, Any] = {ANCHOR: 1}
         for path, value in fact.items():
             key = self._keys.get(path)
             if key is None:
                 continue
-            if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53):
+            if isinstance(value, float) or (
+                isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53
+            ):
                 raise EngineError(f"{path}: {value!r} cannot be passed to the engine (floats and huge numbers are not)")
             payload[key] = value
         fired: set[int] = set()
@@ -131,7 +135,7 @@ class Engine:
 
     def _assert(self, handle: int, sid: str, text: str) -> list[int]:
         ext = self._ext
-        fired = []
+        fired: list[int] = []
         try:
             try:
                 code, state = ext.assert_fact(handle, text)
@@ -148,10 +152,9 @@ class Engine:
                 fired.append(int(message[3 : message.index('"', 2)]))
                 message = ext.complete_and_start_action(handle, state)
         finally:
-            try:
+            # When the assert itself failed no state exists (error 309): nothing to free then.
+            with contextlib.suppress(ext.error):
                 ext.delete_state(handle, sid)
-            except ext.error:
-                pass  # the assert failed before a state existed (error 309); nothing to free
         return fired
 
     def close(self) -> None:

@@ -123,27 +123,27 @@ class Founder(_Model):
 
 
 class Team(_Model):
-    size: int | None = Field(None, ge=0, le=10_000_000, description="full-time headcount")
+    size: int | None = Field(None, ge=0, le=10_000_000, description="the full-time headcount")
     founders: list[Founder] = Field(default_factory=list, description="the founders")
 
 
 class Round(_Model):
-    stage: StageField | None = Field(None, description="stage of the last round")
-    amount: Money | None = Field(None, description="amount of the last round")
-    date: dt.date | None = Field(None, description="date of the last round")
-    lead: str | None = Field(None, description="lead investor of the last round")
+    stage: StageField | None = Field(None, description="the stage of the last round")
+    amount: Money | None = Field(None, description="the amount of the last round")
+    date: dt.date | None = Field(None, description="the date of the last round")
+    lead: str | None = Field(None, description="the lead investor of the last round")
 
 
 class Funding(_Model):
-    total_raised: Money | None = Field(None, description="total capital raised to date")
+    total_raised: Money | None = Field(None, description="the total capital raised to date")
     last_round: Round | None = Field(None, description="the last priced round")
 
 
 class ModelInfo(_Model):
-    base: str | None = Field(None, description="base model the product is built on")
-    family: str | None = Field(None, description="model family")
+    base: str | None = Field(None, description="the base model the product is built on")
+    family: str | None = Field(None, description="the model family")
     open_weights: bool | None = Field(None, description="whether the base model's weights are open")
-    license: str | None = Field(None, description="licence of the base model")
+    license: str | None = Field(None, description="the licence of the base model")
     approach: Annotated[Approach, BeforeValidator(_enum_text)] | None = Field(
         None, description="how the company adapts the model"
     )
@@ -156,16 +156,18 @@ class Compute(_Model):
     gpu_dependence: Annotated[GpuDependence, BeforeValidator(_enum_text)] | None = Field(
         None, description="how dependent the business is on scarce GPUs"
     )
-    owned_gpus: int | None = Field(None, ge=0, le=100_000_000, description="number of GPUs owned")
-    monthly_compute: Money | None = Field(None, description="monthly compute spend")
-    training_share: Fraction | None = Field(None, description="share of compute spent on training vs inference")
+    owned_gpus: int | None = Field(None, ge=0, le=100_000_000, description="the number of GPUs owned")
+    monthly_compute: Money | None = Field(None, description="the monthly compute spend")
+    training_share: Fraction | None = Field(
+        None, description="the share of compute spent on training rather than inference"
+    )
 
 
 class Traction(_Model):
-    arr: Money | None = Field(None, description="annual recurring revenue")
-    gross_margin: Fraction | None = Field(None, description="gross margin")
-    pricing: Annotated[Pricing, BeforeValidator(_enum_text)] | None = Field(None, description="pricing model")
-    customers: int | None = Field(None, ge=0, le=10**12, description="number of paying customers")
+    arr: Money | None = Field(None, description="the annual recurring revenue (ARR)")
+    gross_margin: Fraction | None = Field(None, description="the gross margin")
+    pricing: Annotated[Pricing, BeforeValidator(_enum_text)] | None = Field(None, description="the pricing model")
+    customers: int | None = Field(None, ge=0, le=10**12, description="the number of paying customers")
 
 
 class Benchmark(_Model):
@@ -184,13 +186,13 @@ class Benchmark(_Model):
 class Profile(_Model):
     """A company as the screener sees it. Only ``name`` is required."""
 
-    name: str = Field(min_length=1, max_length=300, description="company name")
-    website: str | None = Field(None, max_length=2000, description="company website")
-    as_of: dt.date | None = Field(None, description="date the facts in this profile were true")
-    founded: int | dt.date | None = Field(None, description="year or date the company was founded")
-    hq_country: str | None = Field(None, description="headquarters country (ISO 3166 alpha-2)")
-    sector: str | None = Field(None, description="sector")
-    stage: StageField | None = Field(None, description="funding stage")
+    name: str = Field(min_length=1, max_length=300, description="the company name")
+    website: str | None = Field(None, max_length=2000, description="the company website")
+    as_of: dt.date | None = Field(None, description="the date the facts in this profile were true")
+    founded: int | dt.date | None = Field(None, description="the year the company was founded")
+    hq_country: str | None = Field(None, description="the headquarters country (ISO 3166 alpha-2)")
+    sector: str | None = Field(None, description="the sector")
+    stage: StageField | None = Field(None, description="the funding stage")
     team: Team = Field(default_factory=Team, description="the team")
     funding: Funding = Field(default_factory=Funding, description="funding")
     model: ModelInfo = Field(default_factory=ModelInfo, description="the base model and how it is used")

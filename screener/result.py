@@ -18,7 +18,7 @@ class Verdict(enum.StrEnum):
 
     STRONG_FIT = "strong-fit"  #: score at or above the pack's strong_fit threshold, enough data, no knockout
     REVIEW = "review"  #: worth a partner's look
-    PASS = "pass"  #: below the review threshold, or knocked out
+    PASS = "pass"  # noqa: S105 (a verdict, not a password) #: below the review threshold, or knocked out
 
     @property
     def rank(self) -> int:

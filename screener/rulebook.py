@@ -192,8 +192,7 @@ def compile_document(doc: Document, path: Path) -> Rulebook:
     try:
         spec = PackSpec.model_validate(doc.data)
     except ValidationError as exc:
-        problems = located_problems(doc, exc, PackSpec)
-        raise RuleError([_name_rule(doc, p) for p in problems]) from None
+        raise RuleError([_name_rule(doc, p) for p in located_problems(doc, exc, PackSpec)]) from None
     problems: list[Problem] = []
     compiler = _RuleCompiler(doc, problems)
     first_use: dict[str, int] = {}

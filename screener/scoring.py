@@ -14,8 +14,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from screener.rulebook import Rule, Rulebook
 from screener.result import CategoryScore, Outcome, Verdict
+from screener.rulebook import Rule, Rulebook
 
 
 def outcome(rule: Rule, fact: Mapping[str, Any], fired: Collection[int]) -> tuple[Outcome, list[str]]:
@@ -80,9 +80,7 @@ def _categories(rulebook: Rulebook, evaluable: Sequence[bool], matched: Sequence
     result = []
     for category in rulebook.categories:
         members = [
-            (r, e, m)
-            for r, e, m in zip(rulebook.rules, evaluable, matched, strict=True)
-            if r.spec.category == category
+            (r, e, m) for r, e, m in zip(rulebook.rules, evaluable, matched, strict=True) if r.spec.category == category
         ]
         result.append(
             CategoryScore(

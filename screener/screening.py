@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from screener import schema
-from screener.derived import Derived, derive
+from screener.derived import INPUTS, Derived, derive, is_present
 from screener.engine import Engine
 from screener.errors import Problem, RuleError
 from screener.profile import Profile, company_key
@@ -45,10 +45,15 @@ class Screener:
         outcomes = [outcome(rule, fact, fired) for rule in book.rules]
         totals = tally(book, [o for o, _ in outcomes])
         context = _context(profile, derived, on) if explain else None
-        rules = [_rule_result(rule, result, missing, context) for rule, (result, missing) in zip(book.rules, outcomes, strict=True)]
-        questions = list(dict.fromkeys(r.question for r in rules if r.question))
+        rules = [
+            _rule_result(rule, result, missing, context)
+            for rule, (result, missing) in zip(book.rules, outcomes, strict=True)
+        ]
+        questions = open_questions(profile, rules)
         return ScreeningResult(
-            company=CompanyRef(name=profile.name, website=profile.website, key=company_key(profile.name, profile.website)),
+            company=CompanyRef(
+                name=profile.name, website=profile.website, key=company_key(profile.name, profile.website)
+            ),
             screened_on=on,
             pack=PackRef(name=book.name, version=book.version, hash=book.hash),
             score=totals.score,
@@ -85,18 +90,19 @@ def _fields_needed(rule: Rule) -> tuple[str, ...]:
 
 
 def _context(profile: Profile, derived: Derived, on: dt.date) -> dict[str, Any]:
-    return {**profile.model_dump(mode="json"), "derived": derived.model_dump(mode="json"), "screened_on": on.isoformat()}
+    return {
+        **profile.model_dump(mode="json"),
+        "derived": derived.model_dump(mode="json"),
+        "screened_on": on.isoformat(),
+    }
 
 
 def _rule_result(rule: Rule, result: Outcome, missing: list[str], context: dict[str, Any] | None) -> RuleResult:
     rationale = question = None
     if context is not None and result is Outcome.MATCHED:
         rationale = _render(rule, rule.rationale, context, "rationale")
-    if result is Outcome.NOT_EVALUABLE:
-        if context is not None and rule.question is not None:
-            question = _render(rule, rule.question, context, "question")
-        else:
-            question = default_question(missing)
+    if result is Outcome.NOT_EVALUABLE and context is not None and rule.question is not None:
+        question = _render(rule, rule.question, context, "question")
     return RuleResult(
         id=rule.id,
         title=rule.spec.title,
@@ -111,11 +117,37 @@ def _rule_result(rule: Rule, result: Outcome, missing: list[str], context: dict[
     )
 
 
-def default_question(missing: list[str]) -> str:
-    """The question a rule raises when the fields it reads are missing."""
+def open_questions(profile: Profile, rules: list[RuleResult]) -> list[str]:
+    """One question per missing profile field (naming the rules that need it), then rules' own questions.
+
+    A missing derived value is asked for through the profile fields it is computed from.
+    """
     catalogue = schema.fields()
-    asks = [f"{catalogue[p].description} ({p})" for p in missing]
-    return f"What is the company's {' and '.join(asks)}?"
+    needed: dict[str, list[str]] = {}
+    custom = []
+    for rule in rules:
+        if rule.outcome is not Outcome.NOT_EVALUABLE:
+            continue
+        if rule.question:
+            custom.append(rule.question)
+            continue
+        for path in rule.missing:
+            sources = INPUTS.get(path.removeprefix("derived."), ()) if path.startswith("derived.") else (path,)
+            for source in sources:
+                if not is_present(profile, source):
+                    needed.setdefault(source, []).append(rule.id)
+    asks = []
+    for path, rule_ids in needed.items():
+        spec = catalogue.get(path)
+        what = spec.description if spec else _LIST_FIELDS.get(path, path)
+        asks.append(f"Find out {what} ({path}); needed by {', '.join(rule_ids)}.")
+    return asks + list(dict.fromkeys(custom))
+
+
+_LIST_FIELDS = {
+    "team.founders": "who the founders are and their backgrounds",
+    "benchmarks": "benchmark results against the frontier",
+}
 
 
 def _render(rule: Rule, template: jinja2.Template, context: dict[str, Any], what: str) -> str:

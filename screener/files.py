@@ -1,0 +1,50 @@
+"""Writing files so that a crash or Ctrl-C never leaves a half-written one behind.
+
+Content goes to a temporary file in the target's folder, is flushed to disk, and then
+atomically renamed over the target. File names derived from user text (company names) are
+slugified and checked to stay inside their folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from slugify import slugify
+
+from screener.errors import ConfigError, Location
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO[str]]:
+    """Open a temporary file that replaces ``path`` only if the block finishes without error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding="utf-8", newline=newline) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(temp).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(temp).unlink()
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_writer(path) as handle:
+        handle.write(text)
+
+
+def safe_child(folder: Path, name: str, suffix: str) -> Path:
+    """A file in ``folder`` named after ``name`` (slugified); never outside ``folder``."""
+    stem = slugify(name, max_length=80, word_boundary=True) or "company"
+    target = (folder / f"{stem}{suffix}").resolve()
+    if target.parent != folder.resolve():
+        raise ConfigError(f"refusing to write outside the folder: {name!r}", Location(str(folder)))
+    return target

@@ -1,0 +1,219 @@
+"""Persistence of screenings with SQLModel: SQLite by default, any SQLAlchemy URL (PostgreSQL).
+
+One row per (company, pack name, pack version): re-screening a company with the same pack
+updates its row, a new pack version adds a row and so keeps history. The schema is created and
+migrated by Alembic (``screener/migrations``) on first use and its version is recorded there.
+Writes are transactional: a batch of screenings is saved entirely or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import NaiveDatetime
+from sqlalchemy import JSON, Column, UniqueConstraint, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+
+from screener.errors import Location, StoreError
+from screener.result import ScreeningResult
+
+ENV_URL = "SCREENER_DATABASE_URL"
+HEAD_REVISION = "0001"
+
+
+class ScreeningBase(SQLModel):
+    company_key: str = Field(index=True, max_length=300)
+    company_name: str = Field(max_length=300)
+    website: str | None = Field(default=None, max_length=2000)
+    pack_name: str = Field(max_length=200)
+    pack_version: str = Field(max_length=100)
+    pack_hash: str = Field(max_length=64)
+    screened_on: dt.date = Field(index=True)
+    score: float = Field(index=True)
+    verdict: str = Field(index=True, max_length=20)
+    coverage: float
+    knockouts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    matched: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Screening(ScreeningBase, table=True):
+    __tablename__ = "screening"
+    __table_args__ = (UniqueConstraint("company_key", "pack_name", "pack_version", name="uq_screening_company_pack"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: NaiveDatetime  #: UTC
+    updated_at: NaiveDatetime  #: UTC
+
+
+class ScreeningRead(ScreeningBase):
+    """A stored screening as read back (what ``history`` and ``list`` show)."""
+
+    id: int
+    created_at: NaiveDatetime
+    updated_at: NaiveDatetime
+
+
+def default_url() -> str:
+    """The database URL: $SCREENER_DATABASE_URL, else a SQLite file in the user data folder."""
+    from platformdirs import user_data_dir
+
+    env = os.environ.get(ENV_URL)
+    if env:
+        return env
+    return f"sqlite:///{Path(user_data_dir('screener', appauthor=False)) / 'screener.db'}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept a SQLAlchemy URL, or a plain file path meaning a SQLite database."""
+    return url if "://" in url else f"sqlite:///{Path(url).expanduser().resolve()}"
+
+
+def safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while a batch writes; the busy timeout makes writers queue, not fail.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def connect(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: :func:`default_url`) with the schema created and current."""
+    url = normalise_url(url or default_url())
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"not a database URL: {url!r}", Location("--db")) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use database {safe_url(url)}: {exc}", Location("--db")) from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open database {safe_url(url)}: {_reason(exc)}", Location("--db")) from None
+    return engine
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the current revision with Alembic (skipped when already current)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        if MigrationContext.configure(connection).get_current_revision() == HEAD_REVISION:
+            return
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Two batches starting on a new database at once: one migrates, the other waits.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7254001)")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def save(engine: Engine, items: Iterable[tuple[ScreeningResult, dict[str, Any]]]) -> int:
+    """Insert or update screenings (result, profile snapshot) in one transaction; returns the count."""
+    rows = [_row(result, profile) for result, profile in items]
+    if not rows:
+        return 0
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    table = Screening.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    updates = {
+        c: statement.excluded[c] for c in rows[0] if c not in {"created_at", "company_key", "pack_name", "pack_version"}
+    }
+    statement = statement.on_conflict_do_update(
+        index_elements=["company_key", "pack_name", "pack_version"], set_=updates
+    )
+    try:
+        with engine.begin() as connection:
+            # Sorted by key so that concurrent writers lock rows in one order and cannot deadlock.
+            connection.execute(
+                statement, sorted(rows, key=lambda r: (r["company_key"], r["pack_name"], r["pack_version"]))
+            )
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot save screenings: {_reason(exc)}", Location(safe_url(str(engine.url)))) from None
+    return len(rows)
+
+
+def _row(result: ScreeningResult, profile: dict[str, Any]) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return {
+        "company_key": result.company.key,
+        "company_name": result.company.name,
+        "website": result.company.website,
+        "pack_name": result.pack.name,
+        "pack_version": result.pack.version,
+        "pack_hash": result.pack.hash,
+        "screened_on": result.screened_on,
+        "score": result.score,
+        "verdict": result.verdict.value,
+        "coverage": result.coverage,
+        "knockouts": list(result.knockouts),
+        "matched": [r.id for r in result.matched],
+        "profile": profile,
+        "result": result.model_dump(mode="json"),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def history(engine: Engine, company: str) -> list[ScreeningRead]:
+    """Every stored screening of a company (by name, website or key), newest first."""
+    from screener.profile import company_key
+
+    keys = {company_key(company, None), company_key(company, company if "." in company else None), company.lower()}
+    with Session(engine) as session:
+        query = (
+            select(Screening)
+            .where(col(Screening.company_key).in_(sorted(keys)))
+            .order_by(col(Screening.screened_on).desc(), col(Screening.updated_at).desc(), col(Screening.id).desc())
+        )
+        return [ScreeningRead.model_validate(row, from_attributes=True) for row in session.exec(query)]
+
+
+def latest(
+    engine: Engine, *, verdict: str | None = None, since: dt.date | None = None, top: int | None = None
+) -> Sequence[ScreeningRead]:
+    """Stored screenings, best score first, optionally filtered by verdict and screening date."""
+    with Session(engine) as session:
+        query = select(Screening)
+        if verdict:
+            query = query.where(Screening.verdict == verdict)
+        if since:
+            query = query.where(col(Screening.screened_on) >= since)
+        query = query.order_by(col(Screening.score).desc(), col(Screening.company_key), col(Screening.id))
+        if top:
+            query = query.limit(top)
+        return [ScreeningRead.model_validate(row, from_attributes=True) for row in session.exec(query)]
