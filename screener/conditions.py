@@ -201,6 +201,10 @@ class _Parser:
         if found is None:
             self.fail(left, f"operator {type(op_node).__name__!r} is not supported; use ==, !=, <, <=, >, >=, in")
             return None
+        for side in (left, right):
+            if isinstance(side, ast.BinOp | ast.UnaryOp) and _literal(side) is _NOT_LITERAL:
+                self.fail(side, f"arithmetic ({_describe(side)}) is not supported; compare a field with a value")
+                return None
         left_is_field = _is_path(left)
         if left_is_field == _is_path(right):
             self.fail(left, "compare a field with a value, e.g. 'team.size <= 15'")

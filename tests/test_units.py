@@ -1,0 +1,85 @@
+"""Money and fraction parsing."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from screener.units import MAX_MONEY, UnitError, format_money, parse_fraction, parse_money
+
+
+@pytest.mark.parametrize(
+    ("text", "dollars"),
+    [
+        (5_200_000, 5_200_000),
+        (5.2e6, 5_200_000),
+        ("$5.2M", 5_200_000),
+        ("1.2m", 1_200_000),
+        ("$1.525B", 1_525_000_000),
+        ("850k", 850_000),
+        ("$1,250,000", 1_250_000),
+        ("2 million", 2_000_000),
+        ("3bn", 3_000_000_000),
+        ("  $12  ", 12),
+        ("USD 4M", 4_000_000),
+        ("4M USD", 4_000_000),
+    ],
+)
+def test_money_forms(text: object, dollars: int) -> None:
+    assert parse_money(text) == dollars
+
+
+def test_foreign_money_uses_the_configured_rate() -> None:
+    assert parse_money("€105M", {"EUR": 1.08}) == 113_400_000
+    assert parse_money("£2m", {"GBP": 1.25}) == 2_500_000
+    assert parse_money("10M EUR", {"EUR": 1.1}) == 11_000_000
+
+
+def test_foreign_money_without_a_rate_is_an_error_not_a_guess() -> None:
+    with pytest.raises(UnitError, match=r"amount is in EUR but no exchange rate for EUR is configured"):
+        parse_money("€105M")
+
+
+@pytest.mark.parametrize("bad", ["lots", "$", "5..2M", "-5M", True, None, [], "1e400", "€€5"])
+def test_money_rejects_what_it_cannot_read(bad: object) -> None:
+    with pytest.raises(UnitError):
+        parse_money(bad)
+
+
+def test_money_rejects_implausible_and_non_finite_amounts() -> None:
+    with pytest.raises(UnitError, match="implausibly large"):
+        parse_money(MAX_MONEY)
+    with pytest.raises(UnitError):
+        parse_money(math.inf)
+    with pytest.raises(UnitError):
+        parse_money(math.nan)
+
+
+@pytest.mark.parametrize(("value", "fraction"), [(0.62, 0.62), ("62%", 0.62), ("0.5", 0.5), (1, 1.0), (0, 0.0)])
+def test_fraction_forms(value: object, fraction: float) -> None:
+    assert parse_fraction(value) == pytest.approx(fraction)
+
+
+def test_fraction_out_of_range_suggests_a_percent() -> None:
+    with pytest.raises(UnitError, match=r"62 is outside 0\.\.1 \(did you mean '62%'\?\)"):
+        parse_fraction(62)
+    with pytest.raises(UnitError):
+        parse_fraction("nan")
+    with pytest.raises(UnitError):
+        parse_fraction(True)
+
+
+@given(st.integers(min_value=0, max_value=MAX_MONEY - 1))
+def test_money_round_trips_whole_dollars(amount: int) -> None:
+    assert parse_money(amount) == amount
+    assert parse_money(f"${amount:,}") == amount
+
+
+def test_format_money() -> None:
+    assert format_money(5_200_000) == "$5.2M"
+    assert format_money(1_500_000_000) == "$1.5B"
+    assert format_money(850_000) == "$850K"
+    assert format_money(None) == "n/a"
