@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import JSON, Column, UniqueConstraint, event
+from sqlalchemy import JSON, Column, UniqueConstraint, event, func, or_
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -197,7 +197,9 @@ def history(engine: Engine, company: str) -> list[ScreeningRead]:
     with Session(engine) as session:
         query = (
             select(Screening)
-            .where(col(Screening.company_key).in_(sorted(keys)))
+            .where(
+                or_(col(Screening.company_key).in_(sorted(keys)), func.lower(Screening.company_name) == company.lower())
+            )
             .order_by(col(Screening.screened_on).desc(), col(Screening.updated_at).desc(), col(Screening.id).desc())
         )
         return [ScreeningRead.model_validate(row, from_attributes=True) for row in session.exec(query)]

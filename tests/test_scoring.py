@@ -1,0 +1,104 @@
+"""Score, verdict and coverage arithmetic, on a small pack through the real engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from screener.profile import Profile
+from screener.result import Outcome, Verdict
+from screener.rulebook import load_rulebook
+from screener.screening import Screener
+from tests.conftest import ON
+
+PACK = """
+name: scoring
+version: 1.0.0
+thresholds: {strong_fit: 75, review: 40}
+min_coverage: 0.5
+rules:
+  - {id: small, title: Small, category: team, points: 10, when: team.size <= 10, rationale: "small"}
+  - {id: big, title: Big, category: team, points: -10, when: team.size > 100, rationale: "big"}
+  - {id: open, title: Open, category: model, points: 5, when: model.open_weights, rationale: "open"}
+  - {id: margin, title: Margin, category: economics, points: 5, when: traction.gross_margin >= 0.6, rationale: "m"}
+  - {id: wrapper, title: Wrapper, category: model, knockout: true, when: model.approach == "api-wrapper", rationale: "w"}
+"""
+
+
+@pytest.fixture
+def scorer(write):
+    with Screener(load_rulebook(write("pack.yaml", PACK))) as s:
+        yield s
+
+
+def screen(scorer, **fields):
+    return scorer.screen(Profile.model_validate({"name": "T", **fields}), ON)
+
+
+def test_score_places_points_between_worst_and_best(scorer) -> None:
+    result = screen(
+        scorer, team={"size": 5}, model={"open_weights": True, "approach": "fine-tune"}, traction={"gross_margin": 0.7}
+    )
+    # evaluable scored rules: small +10, big -10, open +5, margin +5 → worst -10, best +20, earned 20
+    assert (result.points, result.score, result.verdict) == (20, 100.0, Verdict.STRONG_FIT)
+    assert result.coverage == 1.0
+    middling = screen(
+        scorer, team={"size": 50}, model={"open_weights": True, "approach": "fine-tune"}, traction={"gross_margin": 0.5}
+    )
+    # earned 5 of range -10..20 → 50.0
+    assert (middling.points, middling.score, middling.verdict) == (5, 50.0, Verdict.REVIEW)
+
+
+def test_knockout_overrides_the_score(scorer) -> None:
+    result = screen(
+        scorer,
+        team={"size": 5},
+        model={"open_weights": True, "approach": "api-wrapper"},
+        traction={"gross_margin": 0.9},
+    )
+    assert result.score == 100.0
+    assert result.verdict is Verdict.PASS
+    assert result.knockouts == ["wrapper"]
+    assert result.notes == ["knocked out by wrapper"]
+
+
+def test_missing_fields_make_rules_not_evaluable_and_lower_coverage(scorer) -> None:
+    result = screen(scorer, team={"size": 5})
+    outcomes = {r.id: r.outcome for r in result.rules}
+    assert outcomes == {
+        "small": Outcome.MATCHED,
+        "big": Outcome.NOT_MATCHED,
+        "open": Outcome.NOT_EVALUABLE,
+        "margin": Outcome.NOT_EVALUABLE,
+        "wrapper": Outcome.NOT_EVALUABLE,
+    }
+    # weights: 10, 10, 5, 5 and the knockout weighs as the heaviest rule (10): 20 of 40 evaluable
+    assert result.coverage == 0.5
+    assert result.score == 100.0
+    assert result.verdict is Verdict.STRONG_FIT
+    assert [q.split(" (")[0] for q in result.questions] == [
+        "Find out whether the base model's weights are open",
+        "Find out the gross margin",
+        "Find out how the company adapts the model",
+    ]
+
+
+def test_too_little_coverage_means_review(scorer) -> None:
+    result = screen(scorer, traction={"gross_margin": 0.9})
+    assert result.coverage == pytest.approx(0.125)
+    assert result.verdict is Verdict.REVIEW
+    assert "only 12% of the pack's weight could be evaluated" in result.notes[0]
+
+
+def test_category_breakdown(scorer) -> None:
+    result = screen(scorer, team={"size": 500}, model={"open_weights": False, "approach": "rag"})
+    by_category = {c.category: c for c in result.categories}
+    assert (by_category["team"].points, by_category["team"].best, by_category["team"].worst) == (-10, 10, -10)
+    assert (by_category["model"].matched, by_category["model"].evaluable, by_category["model"].rules) == (0, 2, 2)
+    assert by_category["economics"].evaluable == 0
+
+
+def test_same_profile_pack_and_date_give_byte_identical_results(scorer) -> None:
+    fields = {"team": {"size": 5}, "model": {"base": "Llama 3.1 8B"}, "traction": {"gross_margin": "65%"}}
+    first = screen(scorer, **fields).to_json()
+    second = screen(scorer, **fields).to_json()
+    assert first == second

@@ -1,0 +1,129 @@
+"""Persistence against a real SQLite file and the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from screener import store
+from screener.errors import StoreError
+from screener.profile import Profile
+from screener.result import ScreeningResult
+from tests.conftest import ON
+
+
+def result_for(screener, name: str, size: int, on: dt.date = ON) -> tuple[ScreeningResult, dict]:
+    profile = Profile.model_validate({"name": name, "website": f"https://{name.lower()}.ai", "team": {"size": size}})
+    return screener.screen(profile, on), profile.model_dump(mode="json")
+
+
+def count(engine) -> int:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM screening").scalar_one()
+
+
+def test_rescreening_updates_and_a_new_version_keeps_history(db_url, screener) -> None:
+    engine = store.connect(db_url)
+    try:
+        store.save(engine, [result_for(screener, "Acme", 5)])
+        store.save(engine, [result_for(screener, "Acme", 500, ON + dt.timedelta(days=1))])
+        assert count(engine) == 1
+        rows = store.history(engine, "acme.ai")
+        assert len(rows) == 1 and rows[0].screened_on == ON + dt.timedelta(days=1)
+        assert rows[0].profile["team"]["size"] == 500
+        newer, profile = result_for(screener, "Acme", 5)
+        newer = newer.model_copy(update={"pack": newer.pack.model_copy(update={"version": "2.0.0"})})
+        store.save(engine, [(newer, profile)])
+        assert sorted(r.pack_version for r in store.history(engine, "Acme")) == ["1.0.0", "2.0.0"]
+        assert count(engine) == 2
+    finally:
+        engine.dispose()
+
+
+def test_a_row_stores_identity_snapshot_pack_score_verdict_rules(db_url, screener) -> None:
+    engine = store.connect(db_url)
+    try:
+        result, profile = result_for(screener, "Beta", 8)
+        store.save(engine, [(result, profile)])
+        (row,) = store.latest(engine)
+        assert (row.company_key, row.company_name, row.website) == ("beta.ai", "Beta", "https://beta.ai")
+        assert (row.pack_name, row.pack_version, row.pack_hash) == (
+            result.pack.name,
+            result.pack.version,
+            result.pack.hash,
+        )
+        assert (row.score, row.verdict, row.coverage) == (result.score, result.verdict.value, result.coverage)
+        assert row.matched == [r.id for r in result.matched]
+        assert row.profile == profile
+        assert ScreeningResult.model_validate(row.result) == result
+        assert row.created_at <= row.updated_at
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_batch_writes_nothing(db_url, screener) -> None:
+    engine = store.connect(db_url)
+    try:
+        good = result_for(screener, "Good", 5)
+        bad_result, bad_profile = result_for(screener, "Bad", 5)
+        # A NOT NULL violation on the last row, after the first was inserted in the same transaction.
+        nameless = bad_result.company.model_copy(update={"name": None})
+        bad = (bad_result.model_copy(update={"company": nameless}), bad_profile)
+        with pytest.raises(StoreError, match="cannot save screenings"):
+            store.save(engine, [good, bad])
+        assert count(engine) == 0
+    finally:
+        engine.dispose()
+
+
+def test_schema_is_created_once_and_versioned(db_url) -> None:
+    first = store.connect(db_url)
+    second = store.connect(db_url)
+    try:
+        with second.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == store.HEAD_REVISION
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_migrations_match_the_models(db_url) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = store.connect(db_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), store.Screening.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_uses_wal(sqlite_url) -> None:
+    engine = store.connect(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    finally:
+        engine.dispose()
+
+
+def test_plain_paths_mean_sqlite_files(tmp_path) -> None:
+    engine = store.connect(str(tmp_path / "sub" / "deals.db"))
+    engine.dispose()
+    assert (tmp_path / "sub" / "deals.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("nosuchdb://x", "cannot use database"), ("postgresql://nobody@127.0.0.1:1/none", "cannot open database")],
+)
+def test_unreachable_databases_are_clear_errors(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        store.connect(url)
+
+
+def test_passwords_are_hidden_in_messages() -> None:
+    assert "secret" not in store.safe_url("postgresql://u:secret@h/db")
