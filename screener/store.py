@@ -121,11 +121,8 @@ def _reason(exc: SQLAlchemyError) -> str:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the current revision with Alembic (skipped when already current)."""
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as connection:
-        if MigrationContext.configure(connection).get_current_revision() == HEAD_REVISION:
-            return
+    if _current_revision(engine) == HEAD_REVISION:
+        return  # the common case, answered without importing Alembic (start-up time matters)
     from alembic import command
     from alembic.config import Config
 
@@ -137,6 +134,15 @@ def migrate(engine: Engine) -> None:
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7254001)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _current_revision(engine: Engine) -> str | None:
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def save(engine: Engine, items: Iterable[tuple[ScreeningResult, dict[str, Any]]]) -> int:

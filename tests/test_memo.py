@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import jinja2
 import pytest
 from jinja2 import meta
 
