@@ -13,7 +13,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from screener import registry
-from screener.profile import Background, Profile
+from screener.profile import Background, Founder, Profile
 from screener.registry import LicenseKind
 
 #: The fields whose presence the completeness figure counts: what a first screen should know.
@@ -134,7 +134,7 @@ def derive(profile: Profile, on: dt.date) -> Derived:
         frontier_founders=with_background(Background.FRONTIER_LAB),
         big_tech_founders=with_background(Background.BIG_TECH),
         academic_founders=with_background(Background.ACADEMIA),
-        repeat_founders=sum(bool(f.prior_exit) for f in founders) if founders else None,
+        repeat_founders=_repeat_founders(founders),
         license_kind=registry.license_kind(model.license) if model.license else None,
         known_model=registry.lookup(model.base) is not None if model.base else None,
         model_params_b=registry.parameter_count_b(model.base) if model.base else None,
@@ -142,6 +142,14 @@ def derive(profile: Profile, on: dt.date) -> Derived:
         compute_to_revenue=round(monthly * 12 / arr, 4) if monthly is not None and arr else None,
         completeness=round(sum(is_present(profile, f) for f in COMPLETENESS_FIELDS) / len(COMPLETENESS_FIELDS), 4),
     )
+
+
+def _repeat_founders(founders: list[Founder]) -> int | None:
+    """Founders with a prior exit; unknown when no founder has one and some are not known."""
+    exits = sum(f.prior_exit is True for f in founders)
+    if exits or (founders and all(f.prior_exit is not None for f in founders)):
+        return exits
+    return None
 
 
 def is_present(profile: Profile, path: str) -> bool:

@@ -61,7 +61,9 @@ REGISTRY: tuple[KnownModel, ...] = (
     KnownModel(r"^own\b|\bin-house\b|\bproprietary\b", "Own", False, "Proprietary (own)"),
 )
 _COMPILED = tuple((re.compile(m.pattern), m) for m in REGISTRY)
-_PARAMS = re.compile(r"\b(\d+(?:\.\d+)?)\s*([bm])\b")
+# A size stands alone ("70B", "7 b", "360M"), not glued to letters ("A2.7B" is an active-parameter count);
+# a mixture of experts is written "8x7B".
+_PARAMS = re.compile(r"(?<![\w.])(?:(\d+)x)?(\d+(?:\.\d+)?)\s*([bm])\b")
 
 
 def lookup(base: str) -> KnownModel | None:
@@ -78,8 +80,9 @@ def parameter_count_b(base: str) -> float | None:
     match = _PARAMS.search(base.lower())
     if not match:
         return None
-    size = float(match.group(1))
-    return size if match.group(2) == "b" else size / 1000
+    experts = int(match.group(1)) if match.group(1) else 1
+    size = experts * float(match.group(2))
+    return size if match.group(3) == "b" else size / 1000
 
 
 _LICENSE_KINDS: tuple[tuple[str, LicenseKind], ...] = (

@@ -123,6 +123,10 @@ def test_parameter_count_and_unknown_licences() -> None:
     assert parameter_count_b("Llama 3.1 70B") == 70
     assert parameter_count_b("SmolLM 360M") == pytest.approx(0.36)
     assert parameter_count_b("GPT-4") is None
+    assert parameter_count_b("Mixtral 8x7B") == 56
+    assert parameter_count_b("Qwen2.5-7B-Instruct") == 7
+    # an active-parameter count glued to letters is not the model's size
+    assert parameter_count_b("Qwen1.5-MoE-A2.7B") is None
     assert license_kind("Some Custom Terms") is LicenseKind.UNKNOWN
     assert license_kind("CC-BY-NC-4.0") is LicenseKind.NON_COMMERCIAL
 
@@ -168,3 +172,15 @@ def test_months_between() -> None:
 @pytest.mark.parametrize("base", ["Qwen2.5-7B-Instruct", "llama3-8b", "gemma2:9b", "OLMo2 7B", "falcon3-10b"])
 def test_registry_matches_names_without_spaces(base: str) -> None:
     assert lookup(base) is not None
+
+
+def test_repeat_founders_is_unknown_until_an_exit_or_every_answer_is_known() -> None:
+    def repeat(*exits: bool | None) -> int | None:
+        founders = [{"name": f"f{i}", "prior_exit": e} for i, e in enumerate(exits)]
+        return derive(
+            Profile.model_validate({"name": "R", "team": {"founders": founders}}), dt.date(2026, 1, 1)
+        ).repeat_founders
+
+    assert repeat(True, None) == 1
+    assert repeat(False, False) == 0
+    assert repeat(False, None) is None
