@@ -9,10 +9,13 @@ durable-rules 2.0.28 is an unmaintained C extension. Measured facts this module 
   complete_and_start_action / delete_state / delete_ruleset), one private set of rulesets per
   :class:`Engine`, no global state. It is also ~6x faster.
 - ``assert_fact`` fires every matching rule; we drain all of them.
-- At most 1024 live states per ruleset: every state is deleted after its profile, also when
-  nothing matched or the assert failed.
+- At most 1024 live states per ruleset: every state is deleted after its profile.
+- Deleting the state of an assert that matched nothing (code 1) corrupts the extension's heap
+  (``free(): invalid pointer`` a few hundred rulesets later; measured here, not in the upstream
+  notes). So every ruleset holds a sentinel rule that every fact matches, and its matches are
+  dropped: no assert ever matches nothing.
 - At most 64 rules may match one fact (error 303 fails the whole assert): a pack is split
-  across several rulesets so that no ruleset can ever reach 64 matches.
+  across several rulesets so that no ruleset can ever reach 64 matches, the sentinel's included.
 - A rule whose only condition is ``$nex`` loops forever: every rule is anchored on a marker
   field every fact carries.
 - Floats in exponent form and inf break the parser, NaN never matches: facts must contain only
@@ -38,6 +41,10 @@ from screener.rulebook import Rulebook
 
 #: The marker field every fact carries and every rule requires (see the ``$nex`` trap above).
 ANCHOR = "screener_fact"
+#: A rule in every ruleset that every fact matches. Deleting a state after an assert that matched
+#: nothing (code 1) corrupts the extension's heap (segfault or abort a few hundred engines later),
+#: so no assert may match nothing; the sentinel's own matches are dropped.
+SENTINEL = "sentinel"
 SUPPORTED_PYTHON = ((3, 11), (3, 12))
 _names = itertools.count()
 
@@ -61,11 +68,11 @@ def load_extension() -> ModuleType:
     return module
 
 
-def partition(rules: Iterable[tuple[int, int]], limit: int = conditions.ENGINE_MATCH_LIMIT - 1) -> list[list[int]]:
+def partition(rules: Iterable[tuple[int, int]], limit: int = conditions.ENGINE_MATCH_LIMIT - 2) -> list[list[int]]:
     """Split (rule index, max matches) pairs into groups whose matches stay below ``limit``.
 
-    The engine's limit is 64 matches per fact; a group is kept to 63 so that even a miscount of
-    one cannot reach it.
+    The engine's limit is 64 matches per fact; one is the sentinel's, and a group is kept to 62
+    so that even a miscount of one cannot reach it.
     """
     groups: list[list[int]] = [[]]
     total = 0
@@ -101,6 +108,7 @@ class Engine:
                 }
                 for index in group
             }
+            definition[SENTINEL] = {"all": [{"m": {ANCHOR: 1}}]}
             name = f"screener-{rulebook.name}-{next(_names)}-{number}"
             try:
                 self._handles.append(self._ext.create_ruleset(name, json.dumps(definition)))
@@ -141,7 +149,7 @@ class Engine:
                 code, state = ext.assert_fact(handle, text)
             except ext.error as exc:
                 raise EngineError(f"durable-rules failed on a profile: {exc}") from None
-            if code == 1:  # nothing matched
+            if code == 1:  # nothing matched: cannot happen with the sentinel rule
                 return fired
             if code != 0:
                 raise EngineError(f"durable-rules returned unexpected code {code}")
@@ -149,7 +157,9 @@ class Engine:
             message = result[1] if result else None
             while message:
                 # The message is {"r<index>": {...the fact...}}: only the rule name is needed.
-                fired.append(int(message[3 : message.index('"', 2)]))
+                name = message[2 : message.index('"', 2)]
+                if name != SENTINEL:
+                    fired.append(int(name[1:]))
                 message = ext.complete_and_start_action(handle, state)
         finally:
             # When the assert itself failed no state exists (error 309): nothing to free then.

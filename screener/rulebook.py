@@ -189,15 +189,22 @@ def compile_document(doc: Document, path: Path) -> Rulebook:
     """Validate a parsed pack document and compile every rule, collecting every problem."""
     if not isinstance(doc.data, dict):
         raise RuleError("a rule pack must be a mapping with name, version, thresholds and rules", doc.locate(()))
+    problems: list[Problem] = []
+    spec: PackSpec | None = None
     try:
         spec = PackSpec.model_validate(doc.data)
+        rule_specs: list[RuleSpec | None] = list(spec.rules)
     except ValidationError as exc:
-        raise RuleError([_name_rule(doc, p) for p in located_problems(doc, exc, PackSpec)]) from None
-    problems: list[Problem] = []
+        problems.extend(_name_rule(doc, p) for p in located_problems(doc, exc, PackSpec))
+        # Keep going with the rules whose shape is fine, so their condition problems show up too.
+        raw_rules = doc.data.get("rules")
+        rule_specs = [_valid_rule(raw) for raw in raw_rules] if isinstance(raw_rules, list) else []
     compiler = _RuleCompiler(doc, problems)
     first_use: dict[str, int] = {}
     rules = []
-    for index, rule_spec in enumerate(spec.rules):
+    for index, rule_spec in enumerate(rule_specs):
+        if rule_spec is None:
+            continue
         if rule_spec.id in first_use:
             message = f"duplicate rule id (first used by rule {first_use[rule_spec.id] + 1})"
             compiler.fail(index, rule_spec.id, "id", message)
@@ -206,8 +213,17 @@ def compile_document(doc: Document, path: Path) -> Rulebook:
         if rule is not None:
             rules.append(rule)
     RuleError.collect(problems)
+    assert spec is not None  # a shape error was collected above otherwise
     categories = tuple(dict.fromkeys(r.spec.category for r in rules))
     return Rulebook(spec, path, content_hash(doc.data), tuple(rules), categories)
+
+
+def _valid_rule(raw: Any) -> RuleSpec | None:
+    """The rule, if its own shape is valid (its errors were already reported with the pack's)."""
+    try:
+        return RuleSpec.model_validate(raw)
+    except ValidationError:
+        return None
 
 
 class _RuleCompiler:
@@ -243,10 +259,11 @@ class _RuleCompiler:
             message = f"'reads' lists {sorted(spec.reads)} but the condition reads {sorted(reads)}"
             self.fail(index, spec.id, "reads", message)
         fires = conditions.max_matches(node)
-        if fires > conditions.ENGINE_MATCH_LIMIT:
+        # One match per fact is reserved for the engine's sentinel rule (engine.SENTINEL).
+        if fires > conditions.ENGINE_MATCH_LIMIT - 1:
             message = (
                 f"the condition can match {fires} ways at once; the engine holds at most "
-                f"{conditions.ENGINE_MATCH_LIMIT} (split it into several rules)"
+                f"{conditions.ENGINE_MATCH_LIMIT - 1} (split it into several rules)"
             )
             self.fail(index, spec.id, "when", message)
         if len(self.problems) > before or rationale is None:

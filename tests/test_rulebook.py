@@ -160,7 +160,7 @@ def test_conditions_with_too_many_simultaneous_matches_are_refused(write) -> Non
     rationale: x
 """,
     )
-    with pytest.raises(RuleError, match="can match 70 ways at once; the engine holds at most 64"):
+    with pytest.raises(RuleError, match="can match 70 ways at once; the engine holds at most 63"):
         load_rulebook(path)
 
 
@@ -187,3 +187,29 @@ def test_content_hash_ignores_formatting_but_not_content(write) -> None:
     edited = load_rulebook(write("c.yaml", PACK_HEAD + rule.replace("points: 1", "points: 2")))
     assert first.hash == reformatted.hash
     assert first.hash != edited.hash
+
+
+def test_shape_errors_do_not_hide_condition_errors_in_other_rules(write) -> None:
+    path = write(
+        "pack.yaml",
+        PACK_HEAD
+        + """
+  - id: no-points
+    title: No points
+    category: team
+    when: team.size <= 15
+    rationale: x
+  - id: typo
+    title: Typo
+    category: team
+    points: 1
+    when: traction.margin > 0.5
+    rationale: x
+""",
+    )
+    with pytest.raises(RuleError) as caught:
+        load_rulebook(path)
+    assert str(caught.value).splitlines() == [
+        f"{path}:6:5: no-points: give the rule non-zero 'points', or 'knockout: true'",
+        f"{path}:15:11: typo: unknown field 'traction.margin'; did you mean 'traction.gross_margin'?",
+    ]
