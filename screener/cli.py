@@ -1,24 +1,23 @@
 """The ``screen`` command line: parse arguments, call one core function, print, exit.
 
 Only click and the error tree are imported at start-up so that ``screen --help`` answers at
-once; each command imports what it needs. Every :class:`ScreenerError` is caught once, here,
-and printed as ``file:line:col: message`` lines with the exit code of its class.
+once; each command imports what it needs. Every :class:`ScreenerError` is caught once, at the
+edge (:func:`screener.cli_common.reports_errors`), and printed as ``file:line:col: message``
+lines with the exit code of its class. Commands of other areas live in ``cli_*`` modules and
+are registered here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from screener.errors import ConfigError, ExitCode, ScreenerError
-
-F = TypeVar("F", bound=Callable[..., Any])
+from screener.cli_common import config_options, db_option, format_option, on_option, reports_errors, rules_option
+from screener.cli_rules import backtest_command, diff_command, explain_command, rules_group
+from screener.errors import ConfigError, ExitCode
 
 
 class _DefaultGroup(click.Group):
@@ -30,91 +29,6 @@ class _DefaultGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in {"--help", "-h", "--version"}:
             args.insert(0, self.default_command)
         return super().parse_args(ctx, args)
-
-
-def reports_errors(func: F) -> F:
-    """Turn known errors into messages on stderr and the documented exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ScreenerError as exc:
-            for problem in exc.problems:
-                prefix = "warning" if problem.level == "warning" else "error"
-                click.echo(f"{prefix}: {problem}", err=True)
-            sys.exit(int(exc.exit_code))
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
-
-
-def rules_option(func: F) -> F:
-    return click.option(
-        "--rules",
-        "rules",
-        type=click.Path(path_type=Path),
-        help="Rule pack file, or a folder holding one (default: the packaged small-team-open-model pack).",
-    )(func)
-
-
-def db_option(func: F) -> F:
-    return click.option(
-        "--db",
-        "db",
-        envvar="SCREENER_DATABASE_URL",
-        help="Database URL or SQLite file path (default: $SCREENER_DATABASE_URL, else screener.db in the user data folder).",
-    )(func)
-
-
-def on_option(func: F) -> F:
-    return click.option(
-        "--on",
-        "on",
-        callback=_parse_date,
-        metavar="DATE",
-        help="Screening date (YYYY-MM-DD) that ages and freshness are measured against; default today.",
-    )(func)
-
-
-def config_options(func: F) -> F:
-    func = click.option(
-        "--fx",
-        multiple=True,
-        metavar="CUR=RATE",
-        help="Exchange rate in USD per unit, e.g. --fx EUR=1.08 (repeatable; overrides screener.toml).",
-    )(func)
-    return click.option(
-        "--config",
-        "config",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Configuration file (default: ./screener.toml when present).",
-    )(func)
-
-
-def format_option(*choices: str) -> Callable[[F], F]:
-    def decorate(func: F) -> F:
-        return click.option(
-            "--format",
-            "output_format",
-            type=click.Choice(choices),
-            default=choices[0],
-            show_default=True,
-            help="Output format.",
-        )(func)
-
-    return decorate
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -194,6 +108,12 @@ def score_command(
         report.print_json(outcome.results)
     else:
         report.print_screenings(outcome)
+
+
+main.add_command(rules_group)
+main.add_command(explain_command)
+main.add_command(diff_command)
+main.add_command(backtest_command)
 
 
 def run() -> None:

@@ -168,24 +168,24 @@ def print_explanation(explanation: Explanation) -> None:
         ("rule", "left"),
         ("outcome", "left"),
         ("points", "right"),
-        ("value read", "left"),
         ("test", "left"),
+        ("value read", "left"),
         ("holds", "left"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for rule in explanation.rules:
         points = "KNOCKOUT" if rule.knockout else f"{rule.points:+d}"
         for number, check in enumerate(rule.checks):
             spec = catalogue[check.field]
-            read = f"{check.field} = {show(spec, check.value)}"
+            read = show(spec, check.value)
             holds = "[green]yes[/]" if check.held else "[red]no[/]"
             first = number == 0
             table.add_row(
                 rule.id if first else "",
                 OUTCOME_STYLE[rule.outcome] if first else "",
                 points if first else "",
-                escape(read),
                 escape(check.test),
+                escape(read),
                 holds,
             )
     out.print(table)

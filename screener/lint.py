@@ -100,7 +100,7 @@ def check_rule(doc: Document, rule: Rule) -> list[Problem]:
         return found
     for group, item in _alternatives(node):
         if satisfiable(_replace(node, group, item)) is False:
-            message = f"the alternative '{conditions.render(item)}' can never hold here; it is dead"
+            message = f"the alternative ({conditions.render(item)}) can never hold here; it is dead"
             found.append(at(_column(item), message, "warning"))
     if always_true(node):
         known = ", ".join(conditions.reads(node)) or "its fields"

@@ -43,6 +43,13 @@ def _money(value: Any, info: ValidationInfo) -> int:
         raise ValueError(str(exc)) from None
 
 
+def _count(value: Any) -> Any:
+    # pydantic would read true as 1; a headcount of "true" is a mistake, not one person.
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, not true/false")
+    return value
+
+
 def _fraction(value: Any) -> float:
     try:
         return parse_fraction(value)
@@ -58,6 +65,7 @@ def _enum_text(value: Any) -> Any:
 
 
 Money = Annotated[int, BeforeValidator(_money), Field(json_schema_extra={"unit": "money"})]
+Count = Annotated[int, BeforeValidator(_count)]
 Fraction = Annotated[float, BeforeValidator(_fraction), Field(json_schema_extra={"unit": "fraction"})]
 
 
@@ -123,7 +131,7 @@ class Founder(_Model):
 
 
 class Team(_Model):
-    size: int | None = Field(None, ge=0, le=10_000_000, description="the full-time headcount")
+    size: Count | None = Field(None, ge=0, le=10_000_000, description="the full-time headcount")
     founders: list[Founder] = Field(default_factory=list, description="the founders")
 
 
@@ -156,7 +164,7 @@ class Compute(_Model):
     gpu_dependence: Annotated[GpuDependence, BeforeValidator(_enum_text)] | None = Field(
         None, description="how dependent the business is on scarce GPUs"
     )
-    owned_gpus: int | None = Field(None, ge=0, le=100_000_000, description="the number of GPUs owned")
+    owned_gpus: Count | None = Field(None, ge=0, le=100_000_000, description="the number of GPUs owned")
     monthly_compute: Money | None = Field(None, description="the monthly compute spend")
     training_share: Fraction | None = Field(
         None, description="the share of compute spent on training rather than inference"
@@ -167,7 +175,7 @@ class Traction(_Model):
     arr: Money | None = Field(None, description="the annual recurring revenue (ARR)")
     gross_margin: Fraction | None = Field(None, description="the gross margin")
     pricing: Annotated[Pricing, BeforeValidator(_enum_text)] | None = Field(None, description="the pricing model")
-    customers: int | None = Field(None, ge=0, le=10**12, description="the number of paying customers")
+    customers: Count | None = Field(None, ge=0, le=10**12, description="the number of paying customers")
 
 
 class Benchmark(_Model):

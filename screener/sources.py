@@ -23,6 +23,8 @@ from screener.errors import InputError, Location, Problem
 MAX_BYTES = 2_000_000
 #: Largest number of values one document may expand into (aliases included).
 MAX_NODES = 200_000
+#: Deepest nesting accepted; a profile is four levels deep.
+MAX_DEPTH = 64
 
 PathKey = tuple[str | int, ...]
 
@@ -104,6 +106,10 @@ def parse_json(text: str, file: str, line_offset: int = 0) -> Any:
         raise InputError(f"invalid JSON: {exc.msg}", Location(file, line, exc.colno)) from None
     except ValueError as exc:
         raise InputError(f"invalid JSON: {exc}", Location(file, line_offset or 0)) from None
+    except RecursionError:
+        raise InputError(
+            f"invalid JSON: nested deeper than Screener reads (max {MAX_DEPTH} levels)", Location(file)
+        ) from None
 
 
 def parse_yaml(text: str, file: str) -> Document:
@@ -120,6 +126,10 @@ def parse_yaml(text: str, file: str) -> Document:
         raise InputError(f"invalid YAML: {exc.problem or exc.context}", where) from None
     except YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", Location(file)) from None
+    except RecursionError:
+        raise InputError(
+            f"the document nests deeper than Screener reads (max {MAX_DEPTH} levels)", Location(file)
+        ) from None
     doc = Document(data=None, file=file)
     if node is None:
         raise InputError("the document is empty", Location(file, 1, 1))
@@ -146,6 +156,9 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise self.fail(node, f"document expands to more than {MAX_NODES:,} values (alias bomb?)")
+        if len(path) > MAX_DEPTH:
+            # Also what stops an alias that contains itself: it would nest forever.
+            raise self.fail(node, f"the document nests deeper than {MAX_DEPTH} levels (an alias that contains itself?)")
         start = (node.start_mark.line + 1, node.start_mark.column + 1)
         self.doc.locations.setdefault(path, start)
         style = getattr(node, "style", None)
@@ -180,7 +193,10 @@ class _Builder:
     def scalar(self, node: Any) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise self.fail(node, f"tag {node.tag} is not allowed")
-        value = self.constructor.construct_object(node, deep=True)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except ValueError as exc:  # e.g. 2026-02-30, or an integer too long to convert
+            raise self.fail(node, f"cannot read {node.value[:40]!r}: {exc}") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(node, f"{node.value} is not a number Screener accepts")
         return value

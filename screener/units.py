@@ -36,7 +36,7 @@ _SUFFIXES = {
 _MONEY = re.compile(
     r"""^\s*
     (?P<pre>US\$|[$€£¥]|[A-Za-z]{3}(?=\s*[\d.]))?\s*
-    (?P<num>[+-]?(?:\d[\d,_]*)?(?:\.\d+)?)\s*
+    (?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d[\d_]*)?(?:\.\d+)?)\s*
     (?P<suffix>thousand|million|billion|trillion|bn|mn|mm|[kmbt])?\s*
     (?P<post>[A-Za-z]{3})?\s*$""",
     re.IGNORECASE | re.VERBOSE,

@@ -184,3 +184,8 @@ def test_repeat_founders_is_unknown_until_an_exit_or_every_answer_is_known() -> 
     assert repeat(True, None) == 1
     assert repeat(False, False) == 0
     assert repeat(False, None) is None
+
+
+def test_true_is_not_a_headcount() -> None:
+    with pytest.raises(ValueError, match="expected a whole number, not true/false"):
+        Profile.model_validate({"name": "B", "team": {"size": True}})

@@ -83,3 +83,10 @@ def test_format_money() -> None:
     assert format_money(1_500_000_000) == "$1.5B"
     assert format_money(850_000) == "$850K"
     assert format_money(None) == "n/a"
+
+
+def test_money_commas_must_group_thousands() -> None:
+    with pytest.raises(UnitError):
+        parse_money("$1,,,5M")
+    with pytest.raises(UnitError):
+        parse_money("12,34")

@@ -1,0 +1,105 @@
+"""Options and error handling shared by every ``screen`` command.
+
+Kept apart from :mod:`screener.cli` so that command modules (``cli_batch``, ``cli_rules``) can
+use them while ``cli`` registers those commands, without an import cycle. Imports only click.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from screener.errors import ScreenerError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(func: F) -> F:
+    """Turn known errors into messages on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ScreenerError as exc:
+            for problem in exc.problems:
+                prefix = "warning" if problem.level == "warning" else "error"
+                click.echo(f"{prefix}: {problem}", err=True)
+            sys.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def rules_option(func: F) -> F:
+    return click.option(
+        "--rules",
+        "rules",
+        type=click.Path(path_type=Path),
+        help="Rule pack file, or a folder holding one (default: the packaged small-team-open-model pack).",
+    )(func)
+
+
+def db_option(func: F) -> F:
+    return click.option(
+        "--db",
+        "db",
+        envvar="SCREENER_DATABASE_URL",
+        help="Database URL or SQLite file path (default: $SCREENER_DATABASE_URL, else screener.db in the user data folder).",
+    )(func)
+
+
+def on_option(func: F) -> F:
+    return click.option(
+        "--on",
+        "on",
+        callback=parse_date,
+        metavar="DATE",
+        help="Screening date (YYYY-MM-DD) that ages and freshness are measured against; default today.",
+    )(func)
+
+
+def config_options(func: F) -> F:
+    func = click.option(
+        "--fx",
+        multiple=True,
+        metavar="CUR=RATE",
+        help="Exchange rate in USD per unit, e.g. --fx EUR=1.08 (repeatable; overrides screener.toml).",
+    )(func)
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Configuration file (default: ./screener.toml when present).",
+    )(func)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(choices),
+            default=choices[0],
+            show_default=True,
+            help="Output format.",
+        )(func)
+
+    return decorate
