@@ -102,7 +102,7 @@ class Engine:
         self._handles: list[int] = []
         self._finalizer = weakref.finalize(self, _free, self._ext, self._handles)
         for number, group in enumerate(groups):
-            definition = {
+            definition: dict[str, Any] = {
                 f"r{index}": {
                     "all": [{"m": {"$and": [{ANCHOR: 1}, conditions.to_durable(rulebook.rules[index].condition)]}}]
                 }
