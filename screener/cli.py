@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from screener.cli_batch import batch_command, history_command, list_command
 from screener.cli_common import config_options, db_option, format_option, on_option, reports_errors, rules_option
 from screener.cli_rules import backtest_command, diff_command, explain_command, rules_group
 from screener.errors import ConfigError, ExitCode
@@ -110,6 +111,9 @@ def score_command(
         report.print_screenings(outcome)
 
 
+main.add_command(batch_command)
+main.add_command(history_command)
+main.add_command(list_command)
 main.add_command(rules_group)
 main.add_command(explain_command)
 main.add_command(diff_command)

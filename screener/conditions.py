@@ -30,6 +30,8 @@ MAX_LENGTH = 2_000
 MAX_DEPTH = 40
 #: durable-rules fails a whole assert when more than 64 rules match one fact.
 ENGINE_MATCH_LIMIT = 64
+#: Integers beyond this lose precision on their way through the engine's number parser.
+MAX_ENGINE_INT = 2**53 - 1
 
 
 class Op(enum.StrEnum):
@@ -117,7 +119,7 @@ def parse(text: str, catalogue: Mapping[str, FieldSpec] | None = None) -> Node:
     parser = _Parser(catalogue if catalogue is not None else fields())
     node = parser.condition(tree.body, 0)
     if parser.problems:
-        raise ConditionError(parser.problems)
+        raise ConditionError(list(dict.fromkeys(parser.problems)))
     assert node is not None
     return node
 
@@ -202,6 +204,9 @@ class _Parser:
             self.fail(left, f"operator {type(op_node).__name__!r} is not supported; use ==, !=, <, <=, >, >=, in")
             return None
         for side in (left, right):
+            if isinstance(side, ast.Call):
+                self.fail(side, "the only functions are present(field) and missing(field)")
+                return None
             if isinstance(side, ast.BinOp | ast.UnaryOp) and _literal(side) is _NOT_LITERAL:
                 self.fail(side, f"arithmetic ({_describe(side)}) is not supported; compare a field with a value")
                 return None
@@ -225,10 +230,16 @@ class _Parser:
             return None
         try:
             value = coerce(spec, literal)
+            encoded = spec.encode(value)
+        except OverflowError:
+            encoded = None
         except ValueError as exc:
             self.fail(value_node, f"{spec.path}: {exc}")
             return None
-        return Compare(spec, op, value, spec.encode(value), column)
+        if encoded is None or (isinstance(encoded, int) and abs(encoded) > MAX_ENGINE_INT):
+            self.fail(value_node, f"{spec.path}: {literal!r} is too large a number to compare with")
+            return None
+        return Compare(spec, op, value, encoded, column)
 
     def field(self, node: ast.expr) -> FieldSpec | None:
         path = _path(node)

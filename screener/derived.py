@@ -138,10 +138,19 @@ def derive(profile: Profile, on: dt.date) -> Derived:
         license_kind=registry.license_kind(model.license) if model.license else None,
         known_model=registry.lookup(model.base) is not None if model.base else None,
         model_params_b=registry.parameter_count_b(model.base) if model.base else None,
-        benchmark_gap=round(sum(gaps) / len(gaps), 4) if gaps else None,
-        compute_to_revenue=round(monthly * 12 / arr, 4) if monthly is not None and arr else None,
+        benchmark_gap=_bounded(sum(gaps) / len(gaps)) if gaps else None,
+        compute_to_revenue=_bounded(monthly * 12 / arr) if monthly is not None and arr else None,
         completeness=round(sum(is_present(profile, f) for f in COMPLETENESS_FIELDS) / len(COMPLETENESS_FIELDS), 4),
     )
+
+
+#: Ratios are capped here: beyond a million times the comparison carries no information, and
+#: the engine could not hold the number once encoded in basis points.
+RATIO_CAP = 1_000_000
+
+
+def _bounded(ratio: float) -> float:
+    return round(max(-RATIO_CAP, min(RATIO_CAP, ratio)), 4)
 
 
 def _repeat_founders(founders: list[Founder]) -> int | None:

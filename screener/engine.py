@@ -124,13 +124,15 @@ class Engine:
 
     def matches(self, fact: Mapping[str, Any]) -> frozenset[int]:
         """Indexes of the rules whose condition holds for ``fact`` (dotted path → encoded value)."""
+        if not self._finalizer.alive:
+            raise EngineError("this engine is closed; its rulesets were freed")
         payload: dict[str, Any] = {ANCHOR: 1}
         for path, value in fact.items():
             key = self._keys.get(path)
             if key is None:
                 continue
             if isinstance(value, float) or (
-                isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53
+                isinstance(value, int) and not isinstance(value, bool) and abs(value) > conditions.MAX_ENGINE_INT
             ):
                 raise EngineError(f"{path}: {value!r} cannot be passed to the engine (floats and huge numbers are not)")
             payload[key] = value

@@ -63,7 +63,7 @@ REGISTRY: tuple[KnownModel, ...] = (
 _COMPILED = tuple((re.compile(m.pattern), m) for m in REGISTRY)
 # A size stands alone ("70B", "7 b", "360M"), not glued to letters ("A2.7B" is an active-parameter count);
 # a mixture of experts is written "8x7B".
-_PARAMS = re.compile(r"(?<![\w.])(?:(\d+)x)?(\d+(?:\.\d+)?)\s*([bm])\b")
+_PARAMS = re.compile(r"(?<![\w.])(?:(\d{1,3})x)?(\d{1,6}(?:\.\d{1,3})?)\s*([bm])\b")
 
 
 def lookup(base: str) -> KnownModel | None:

@@ -10,6 +10,7 @@ and reports every problem at once as ``file:line:col: rule-id: message``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -144,7 +145,7 @@ class Rulebook:
     def version(self) -> str:
         return self.spec.version
 
-    @property
+    @functools.cached_property
     def knockout_weight(self) -> int:
         """Weight of a knockout rule in the coverage figure: as much as the heaviest scored rule."""
         return max((abs(r.points) for r in self.rules), default=1) or 1

@@ -59,7 +59,8 @@ def _unknown_field(path: PathKey, root: type[BaseModel]) -> str:
         if model is None or isinstance(part, int):
             continue
         info = model.model_fields.get(part)
-        model = _model_of(info.annotation) if info else None
+        # A key of a dict of models (e.g. a mapping's columns) leaves the model unchanged.
+        model = _model_of(info.annotation) if info else model
     known = sorted(model.model_fields) if model else []
     name = str(path[-1])
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)

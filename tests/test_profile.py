@@ -189,3 +189,8 @@ def test_repeat_founders_is_unknown_until_an_exit_or_every_answer_is_known() -> 
 def test_true_is_not_a_headcount() -> None:
     with pytest.raises(ValueError, match="expected a whole number, not true/false"):
         Profile.model_validate({"name": "B", "team": {"size": True}})
+
+
+def test_ratios_are_capped_so_the_engine_can_hold_them() -> None:
+    profile = Profile.model_validate({"name": "R", "compute": {"monthly_compute": 10**14}, "traction": {"arr": 1}})
+    assert derive(profile, dt.date(2026, 1, 1)).compute_to_revenue == 1_000_000

@@ -1,0 +1,650 @@
+"""The batch job behind ``screen batch``: many records in, a ranked file, a database and rejects out.
+
+Two streaming passes over the inputs, both in chunks spread over worker processes:
+
+1. *check*: every record is validated; invalid ones go to the rejects file with every problem,
+   valid ones leave behind only their company key and what the duplicate rule compares.
+2. *score*: the inputs are read again; each company's winning record is validated and
+   screened (``explain=False``), its chunk saved to the database in one transaction by the
+   worker that scored it, memos rendered for companies at or above ``memo_verdict``; losing
+   duplicates go to the rejects file, naming the record that won and why.
+
+**Duplicate rule.** Records with the same :func:`~screener.profile.company_key` (website
+domain, else normalised name) are one company, scored once. The winner is the record with the
+most fields filled in; on a tie, the one with the latest ``as_of`` (a record without ``as_of``
+is oldest); on a tie, the one read first.
+
+Memory is flat in the number of records except for the duplicate index (one small entry per
+distinct company): ranked rows are sorted in runs of :data:`RUN_ROWS`, spilled to temporary
+files and merged with :func:`heapq.merge`. Output files are written atomically: a failed or
+interrupted run leaves the previous file (or none). Database rows are upserted on (company,
+pack, version), so re-running a batch, also after ``kill -9``, completes it without duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import heapq
+import importlib
+import json
+import os
+import pickle
+import signal
+import tempfile
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from screener.errors import ConfigError, EngineError, Location, Problem
+from screener.inputs import RawRecord, Record, expand, read_raw, validate
+from screener.mapping import Mapping as ColumnMapping
+from screener.mapping import load_mapping
+from screener.result import ScreeningResult, Verdict
+
+OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
+#: Columns of the ranked output, in order.
+COLUMNS = ("rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts", "reasons", "source", "line")
+#: Ranked rows kept in memory before a sorted run is spilled to a temporary file.
+RUN_ROWS = 50_000
+#: How many matched rules (highest points first) are listed as reasons.
+TOP_REASONS = 3
+
+#: progress(phase, records done, records in total or None)
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class BatchRequest:
+    inputs: list[Path]
+    on: dt.date
+    out: Path | None = None  #: ranked output (.csv, .jsonl, .parquet); None: none
+    rejects: Path | None = None  #: rejects file (JSON Lines); None: <out>.rejects.jsonl or ./rejects.jsonl
+    database: str | None = None  #: None: do not record; "": the default database
+    rules: Path | None = None
+    mapping: Path | None = None  #: CSV column mapping; None: the built-in Crunchbase-style one
+    rates: Mapping[str, float] = field(default_factory=dict)
+    workers: int = 1
+    chunk_size: int = 1000
+    memos: Path | None = None
+    memo_verdict: Verdict = Verdict.STRONG_FIT
+    templates: Path | None = None
+    template: str = "memo.md.j2"
+    progress: Progress | None = None
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did. ``read == scored + rejected + duplicates`` always holds."""
+
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    memos: int = 0
+    seconds: float = 0.0
+    out: Path | None = None
+    rejects: Path | None = None
+    database: str | None = None
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Records per second, end to end."""
+        return self.read / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.update(
+            out=str(self.out) if self.out else None,
+            rejects=str(self.rejects) if self.rejects else None,
+            warnings=[str(w) for w in self.warnings],
+            rate=round(self.rate, 1),
+            seconds=round(self.seconds, 3),
+        )
+        return data
+
+
+def rejects_path(request: BatchRequest) -> Path:
+    if request.rejects is not None:
+        return request.rejects
+    if request.out is not None:
+        return request.out.with_name(f"{request.out.stem}.rejects.jsonl")
+    return Path("rejects.jsonl")
+
+
+def check_output(path: Path | None) -> None:
+    """Refuse an output the batch could not write, before any work is done."""
+    if path is None:
+        return
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise ConfigError(
+            f"unsupported output type {suffix or '(none)'!r}: expected .csv, .jsonl or .parquet", Location(str(path))
+        )
+    if suffix == ".parquet":
+        try:
+            importlib.import_module("pyarrow")
+        except ImportError:
+            raise ConfigError(
+                "writing .parquet needs pyarrow, which is not installed (pip install pyarrow); or write .csv or .jsonl",
+                Location(str(path)),
+            ) from None
+
+
+def run_batch(request: BatchRequest) -> BatchSummary:
+    """Screen every record of the inputs; see the module docstring for the guarantees."""
+    from screener.rulebook import load_rulebook
+
+    started = time.perf_counter()
+    check_output(request.out)
+    if request.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, not {request.workers}", Location("--workers"))
+    files = expand(request.inputs)
+    mapping = (
+        load_mapping(request.mapping) if request.mapping or any(f.suffix.lower() == ".csv" for f in files) else None
+    )
+    load_rulebook(request.rules)  # fail on a bad pack here, once, rather than in every worker
+    rejects_file = rejects_path(request)
+    summary = BatchSummary(rejects=rejects_file)
+    if request.memos is not None:
+        from screener.memo import MemoRenderer
+
+        MemoRenderer(request.templates, request.template)  # likewise for a bad template
+    if request.database is not None:
+        from screener import store
+
+        engine = store.connect(request.database or None)  # creates/migrates the schema once, before workers
+        summary.database = store.safe_url(str(engine.url))
+        engine.dispose()
+    config = _WorkerConfig(
+        request.rules, mapping, dict(request.rates), request.on, request.database, request.memos,
+        request.memo_verdict, request.templates, request.template,
+    )  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(_Workers(config, request.workers))
+        rejects = stack.enter_context(_atomic(rejects_file))
+        index = _check(files, mapping, request, pool, rejects, summary)
+        runs = stack.enter_context(tempfile.TemporaryDirectory(prefix="screener-batch-"))
+        spilled = _score(files, mapping, request, pool, rejects, summary, index, Path(runs))
+        if request.out is not None:
+            _write_ranked(request.out, spilled)
+            summary.out = request.out
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# --- pass 1: validate, collect rejects and the duplicate index ---------------------------------
+
+
+@dataclass
+class _Index:
+    """What the duplicate rule needs: per company key the best record so far; losers by position."""
+
+    best: dict[str, tuple[tuple[int, int, int], str, int]] = field(default_factory=dict)
+    losers: dict[int, str] = field(default_factory=dict)  #: seq → company key
+    rejected: set[int] = field(default_factory=set)
+
+    def offer(self, key: str, rank: tuple[int, int, int], source: str, line: int) -> None:
+        held = self.best.get(key)
+        if held is None:
+            self.best[key] = (rank, source, line)
+        elif rank > held[0]:
+            self.losers[-held[0][2]] = key
+            self.best[key] = (rank, source, line)
+        else:
+            self.losers[-rank[2]] = key
+
+
+def _check(
+    files: list[Path],
+    mapping: ColumnMapping | None,
+    request: BatchRequest,
+    pool: _Workers,
+    rejects: IO[str],
+    summary: BatchSummary,
+) -> _Index:
+    index = _Index()
+    done = 0
+    raws = read_raw(files, mapping, summary.warnings.append)
+    for checks in pool.map(_check_chunk, _chunks(raws, request.chunk_size)):
+        for check in checks:
+            summary.read += 1
+            if check.key is None:
+                summary.rejected += 1
+                index.rejected.add(check.seq)
+                _write_reject(rejects, check.source, check.line, check.data, check.problems)
+            else:
+                index.offer(check.key, (check.filled, check.as_of, -check.seq), check.source, check.line)
+        done += len(checks)
+        if request.progress:
+            request.progress("checking", done, None)
+    return index
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    seq: int
+    source: str
+    line: int
+    key: str | None  #: None: rejected
+    filled: int = 0
+    as_of: int = 0
+    data: Any = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _check_chunk(raws: list[RawRecord]) -> list[_Check]:
+    from screener.profile import company_key
+
+    state = _state()
+    checks = []
+    for raw in raws:
+        record = validate(raw, state.config.rates, state.config.mapping)
+        if record.profile is None:
+            checks.append(
+                _Check(raw.seq, raw.source, raw.line, None, data=_record_data(record), problems=_problems(record))
+            )
+            continue
+        profile = record.profile
+        as_of = profile.as_of.toordinal() if profile.as_of else 0
+        key = company_key(profile.name, profile.website)
+        checks.append(
+            _Check(raw.seq, raw.source, raw.line, key, _filled(profile.model_dump(exclude_defaults=True)), as_of)
+        )
+    return checks
+
+
+def _filled(data: Any) -> int:
+    """How many values a profile gives (leaves of its non-default data)."""
+    if isinstance(data, dict):
+        return sum(_filled(v) for v in data.values())
+    if isinstance(data, list):
+        return sum(_filled(v) for v in data)
+    return 0 if data is None else 1
+
+
+def _record_data(record: Record) -> Any:
+    if record.data is not None:
+        return _jsonable(record.data)
+    return None
+
+
+def _jsonable(data: Any) -> Any:
+    return json.loads(json.dumps(data, default=str))
+
+
+def _problems(record: Record) -> list[dict[str, Any]]:
+    return [
+        {"location": str(p.location) if p.location else None, "field": p.subject or None, "message": p.message}
+        for p in record.problems
+    ]
+
+
+def _write_reject(
+    handle: IO[str], source: str, line: int, data: Any, errors: list[dict[str, Any]], **extra: Any
+) -> None:
+    entry = {"source": source, "line": line, "record": data, "errors": errors, **extra}
+    handle.write(json.dumps(entry, ensure_ascii=False, default=str))
+    handle.write("\n")
+
+
+# --- pass 2: score the winners, save, render memos, spill ranked runs ------------------------------
+
+
+def _score(
+    files: list[Path],
+    mapping: ColumnMapping | None,
+    request: BatchRequest,
+    pool: _Workers,
+    rejects: IO[str],
+    summary: BatchSummary,
+    index: _Index,
+    folder: Path,
+) -> list[Path]:
+    verdicts: Counter[str] = Counter()
+    runs: list[Path] = []
+    rows: list[dict[str, Any]] = []
+    total = summary.read
+    done = 0
+
+    def winners() -> Iterator[RawRecord]:
+        nonlocal done
+        for raw in read_raw(files, mapping):
+            if raw.seq in index.rejected:
+                continue
+            key = index.losers.get(raw.seq)
+            if key is None:
+                yield raw
+                continue
+            summary.duplicates += 1
+            _rank, source, line = index.best[key]
+            _write_reject(
+                rejects, raw.source, raw.line, _raw_data(raw),
+                [{"location": f"{raw.source}:{raw.line}" if raw.line else raw.source, "field": None,
+                  "message": f"duplicate of company {key!r} ({source}{f':{line}' if line else ''}), which is kept "
+                             "because it has more fields filled in, else a later as_of, else it was read first"}],
+                duplicate_of={"source": source, "line": line, "key": key},
+            )  # fmt: skip
+
+    for scored in pool.map(_score_chunk, _chunks(winners(), request.chunk_size)):
+        for row in scored.rows:
+            verdicts[row["verdict"]] += 1
+        rows.extend(scored.rows)
+        summary.scored += len(scored.rows)
+        summary.memos += scored.memos
+        for raw, problems in scored.rejects:  # an input changed between the passes
+            summary.rejected += 1
+            _write_reject(rejects, raw.source, raw.line, _raw_data(raw), problems)
+        done += len(scored.rows) + len(scored.rejects)
+        if len(rows) >= RUN_ROWS:
+            runs.append(_spill(rows, folder, len(runs)))
+            rows = []
+        if request.progress:
+            request.progress("scoring", done + summary.duplicates + summary.rejected, total)
+    if rows:
+        runs.append(_spill(rows, folder, len(runs)))
+    summary.verdicts = {v.value: verdicts.get(v.value, 0) for v in Verdict}
+    return runs
+
+
+def _raw_data(raw: RawRecord) -> Any:
+    if raw.kind == "jsonl":
+        try:
+            return json.loads(raw.payload)
+        except ValueError:
+            return raw.payload.rstrip("\n")
+    if raw.kind == "csv":
+        return {k: v for k, v in raw.payload.items() if k is not None}
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    rows: list[dict[str, Any]]
+    memos: int = 0
+    rejects: list[tuple[RawRecord, list[dict[str, Any]]]] = field(default_factory=list)
+
+
+def _score_chunk(raws: list[RawRecord]) -> _Scored:
+    state = _state()
+    config = state.config
+    rows, saved, rejects = [], [], []
+    memos = 0
+    for raw in raws:
+        record = validate(raw, config.rates, config.mapping)
+        if record.profile is None:
+            rejects.append((raw, _problems(record)))
+            continue
+        try:
+            result = state.screener.screen(record.profile, config.on, explain=False)
+        except EngineError as exc:  # e.g. a value too large for the engine: this record only
+            where = Location(raw.source, raw.line)
+            rejects.append(
+                (
+                    raw,
+                    [{"location": str(where), "field": p.subject or None, "message": p.message} for p in exc.problems],
+                )
+            )
+            continue
+        rows.append(ranked_row(result, raw))
+        if state.store is not None:
+            saved.append((result, record.profile.model_dump(mode="json")))
+        if state.renderer is not None and result.verdict.at_least(config.memo_verdict):
+            _write_memo(state, record)
+            memos += 1
+    if state.store is not None:
+        from screener import store
+
+        store.save(state.store, saved)  # the whole chunk, in one transaction
+    return _Scored(rows, memos, rejects)
+
+
+def ranked_row(result: ScreeningResult, raw: RawRecord) -> dict[str, Any]:
+    """One output row (without its rank): identity, score, verdict, coverage, knockouts, top reasons."""
+    matched = sorted(result.matched, key=lambda r: -r.points)
+    return {
+        "name": result.company.name,
+        "key": result.company.key,
+        "website": result.company.website,
+        "score": result.score,
+        "verdict": result.verdict.value,
+        "coverage": result.coverage,
+        "knockouts": list(result.knockouts),
+        "reasons": [r.title for r in matched if r.points > 0][:TOP_REASONS],
+        "source": raw.source,
+        "line": raw.line,
+    }
+
+
+def _write_memo(state: _WorkerState, record: Record) -> None:
+    from screener.derived import derive
+    from screener.files import atomic_write_text, safe_child
+    from screener.memo import MemoContext
+
+    assert state.renderer is not None and state.config.memos is not None and record.profile is not None
+    profile, on = record.profile, state.config.on
+    result = state.screener.screen(profile, on, explain=True)
+    derived = derive(profile, on).model_dump(mode="json")
+    text = state.renderer.render(MemoContext.build(result, profile, derived))
+    suffix = ".html" if ".html" in (state.renderer.template.name or "") else ".md"
+    # Named after the company key: unique in a batch (duplicates are scored once) and stable across runs.
+    atomic_write_text(safe_child(state.config.memos, result.company.key, suffix), text)
+
+
+# --- ranked output: sorted runs, merged -----------------------------------------------------------
+
+
+def _order(row: dict[str, Any]) -> tuple[float, str]:
+    return (-row["score"], row["key"])
+
+
+def _spill(rows: list[dict[str, Any]], folder: Path, number: int) -> Path:
+    path = folder / f"run-{number:05d}.pickle"
+    with path.open("wb") as handle:
+        for row in sorted(rows, key=_order):
+            pickle.dump(row, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _read_run(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("rb") as handle:
+        while True:
+            try:
+                yield pickle.load(handle)  # noqa: S301 (our own temporary file)
+            except EOFError:
+                return
+
+
+def _ranked(runs: list[Path]) -> Iterator[dict[str, Any]]:
+    merged = heapq.merge(*(_read_run(p) for p in runs), key=_order)
+    for rank, row in enumerate(merged, start=1):
+        yield {"rank": rank, **row}
+
+
+def _write_ranked(path: Path, runs: list[Path]) -> None:
+    suffix = path.suffix.lower()
+    rows = _ranked(runs)
+    if suffix == ".parquet":
+        _write_parquet(path, rows)
+        return
+    from screener.files import atomic_writer
+
+    with atomic_writer(path, newline="") as handle:
+        if suffix == ".jsonl":
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False))
+                handle.write("\n")
+        else:
+            import csv
+
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            for row in rows:
+                writer.writerow(
+                    [*(row[c] for c in COLUMNS[:7]), "; ".join(row["knockouts"]), "; ".join(row["reasons"]),
+                     row["source"], row["line"]]
+                )  # fmt: skip
+
+
+def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    pa = importlib.import_module("pyarrow")
+    pq = importlib.import_module("pyarrow.parquet")
+
+    schema = pa.schema(
+        [("rank", pa.int64()), ("name", pa.string()), ("key", pa.string()), ("website", pa.string()),
+         ("score", pa.float64()), ("verdict", pa.string()), ("coverage", pa.float64()),
+         ("knockouts", pa.list_(pa.string())), ("reasons", pa.list_(pa.string())), ("source", pa.string()),
+         ("line", pa.int64())]
+    )  # fmt: skip
+    with _atomic(path, binary=True) as handle:
+        writer = pq.ParquetWriter(handle, schema)
+        try:
+            for batch in _chunks(rows, RUN_ROWS):
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        finally:
+            writer.close()
+
+
+@contextlib.contextmanager
+def _atomic(path: Path, binary: bool = False) -> Iterator[Any]:
+    if not binary:
+        from screener.files import atomic_writer
+
+        with atomic_writer(path) as handle:
+            yield handle
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(temp).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(temp).unlink()
+        raise
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- workers --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _WorkerConfig:
+    rules: Path | None
+    mapping: ColumnMapping | None
+    rates: dict[str, float]
+    on: dt.date
+    database: str | None
+    memos: Path | None
+    memo_verdict: Verdict
+    templates: Path | None
+    template: str
+
+
+@dataclass
+class _WorkerState:
+    config: _WorkerConfig
+    screener: Any  #: screener.screening.Screener, built once per worker
+    store: Any = None  #: a SQLAlchemy engine, or None
+    renderer: Any = None  #: a MemoRenderer, or None
+
+
+_STATE: _WorkerState | None = None
+
+
+def _init_worker(config: _WorkerConfig, ignore_interrupt: bool = True) -> None:
+    """Build the worker's own screener (and database engine, memo renderer) once."""
+    global _STATE
+    from screener.rulebook import load_rulebook
+    from screener.screening import Screener
+
+    if ignore_interrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    state = _WorkerState(config, Screener(load_rulebook(config.rules)))
+    if config.database is not None:
+        from screener import store
+
+        state.store = store.connect(config.database or None)
+    if config.memos is not None:
+        from screener.memo import MemoRenderer
+
+        state.renderer = MemoRenderer(config.templates, config.template)
+    _STATE = state
+
+
+def _close_worker() -> None:
+    global _STATE
+    if _STATE is not None:
+        _STATE.screener.close()
+        if _STATE.store is not None:
+            _STATE.store.dispose()
+        _STATE = None
+
+
+def _state() -> _WorkerState:
+    assert _STATE is not None, "worker not initialised"
+    return _STATE
+
+
+class _Workers:
+    """Runs chunk functions in ``n`` processes (or in this one when ``n`` is 1), results in order.
+
+    At most ``2 * n`` chunks are in flight, so reading never runs ahead of scoring.
+    """
+
+    def __init__(self, config: _WorkerConfig, n: int):
+        self.config, self.n = config, n
+        self.pool: Any = None
+
+    def __enter__(self) -> _Workers:
+        if self.n == 1:
+            _init_worker(self.config, ignore_interrupt=False)
+        else:
+            import multiprocessing
+
+            # spawn, not fork: a forked child would inherit the parent's engine handles and locks.
+            context = multiprocessing.get_context("spawn")
+            self.pool = context.Pool(self.n, initializer=_init_worker, initargs=(self.config,))
+        return self
+
+    def map(self, func: Callable[[list[Any]], Any], chunks: Iterable[list[Any]]) -> Iterator[Any]:
+        if self.pool is None:
+            for chunk in chunks:
+                yield func(chunk)
+            return
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            pending.append(self.pool.apply_async(func, (chunk,)))
+            if len(pending) >= 2 * self.n:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if self.pool is None:
+            _close_worker()
+            return
+        if exc_type is None:
+            self.pool.close()
+        else:
+            self.pool.terminate()
+        self.pool.join()

@@ -1,0 +1,270 @@
+"""``screen batch`` end to end, on a real SQLite file and the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from click.testing import CliRunner
+
+from screener.cli_batch import batch_command, history_command, list_command
+from screener.errors import ExitCode
+from tests.conftest import ON
+
+
+def profile(number: int, **extra) -> dict:
+    data = {
+        "name": f"Company {number}",
+        "website": f"https://company{number}.ai",
+        "stage": ["seed", "series-a", "series-b"][number % 3],
+        "team": {"size": 3 + number % 40},
+        "funding": {"total_raised": 1_000_000 * (1 + number % 50)},
+        "model": {"base": ["Llama 3.1 8B", "GPT-4o", "Mistral 7B"][number % 3], "approach": "fine-tune"},
+        "traction": {"arr": 100_000 * (number % 20), "gross_margin": 0.5 + (number % 5) / 10},
+    }
+    data.update(extra)
+    return data
+
+
+def write_jsonl(path: Path, records: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def batch(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(batch_command, [*args, "--on", ON.isoformat()])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def rows(url: str) -> list[tuple[str, float]]:
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [
+                tuple(r)
+                for r in connection.exec_driver_sql("SELECT company_key, score FROM screening ORDER BY company_key")
+            ]
+    finally:
+        engine.dispose()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_jsonl_folder_and_csv_in_one_batch(db_url, tmp_path, write):
+    jsonl = write_jsonl(tmp_path / "deals.jsonl", [profile(1), {"name": "Broken", "team": {"size": -1}}, profile(2)])
+    write("folder/acme.yaml", "name: Acme AI\nwebsite: acme.ai\nteam:\n  size: 7\n")
+    write("folder/bad.yaml", "name: Bad Co\nstage: series-z\n")
+    crunch = write(
+        "export.csv",
+        """
+        name,homepage_url,funding_total_usd,country_code,employee_count,status
+        Gamma Labs,gamma.ai,2500000,DEU,1-10,operating
+        Delta,-,-,-,-,-
+        ,,,,,
+        """,
+    )
+    out = tmp_path / "ranked.csv"
+    code, stdout, stderr = batch(str(jsonl), str(tmp_path / "folder"), str(crunch), "--out", str(out), "--db", db_url)
+    assert code == ExitCode.REJECTS, stderr
+    assert stdout.splitlines()[0].startswith("8 read: 5 scored, 3 rejected, 0 duplicates (")
+    ranked = read_csv(out)
+    assert sorted(r["key"] for r in ranked) == ["acme.ai", "company1.ai", "company2.ai", "delta", "gamma.ai"]
+    assert [int(r["rank"]) for r in ranked] == [1, 2, 3, 4, 5]
+    assert [float(r["score"]) for r in ranked] == sorted((float(r["score"]) for r in ranked), reverse=True)
+    assert list(ranked[0]) == ["rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts",
+                               "reasons", "source", "line"]  # fmt: skip
+    rejects = [json.loads(line) for line in (tmp_path / "ranked.rejects.jsonl").read_text().splitlines()]
+    # Inputs are read in the order given, a folder's files sorted.
+    assert [(Path(r["source"]).name, r["line"]) for r in rejects] == [
+        ("deals.jsonl", 2),
+        ("bad.yaml", 0),
+        ("export.csv", 4),
+    ]
+    by_file = {Path(r["source"]).name: r for r in rejects}
+    assert by_file["deals.jsonl"]["record"] == {"name": "Broken", "team": {"size": -1}}
+    assert by_file["deals.jsonl"]["errors"] == [
+        {"location": f"{jsonl}:2", "field": "team.size", "message": "Input should be greater than or equal to 0"}
+    ]
+    assert by_file["export.csv"]["errors"] == [{"location": f"{crunch}:4", "field": "name", "message": "is required"}]
+    assert by_file["bad.yaml"]["errors"][0]["location"] == f"{tmp_path / 'folder' / 'bad.yaml'}:2:1"
+    assert [k for k, _ in rows(db_url)] == ["acme.ai", "company1.ai", "company2.ai", "delta", "gamma.ai"]
+
+
+def test_in_equals_scored_plus_rejected_plus_duplicates(tmp_path):
+    records = [profile(n) for n in range(30)] + [profile(3), "{oops", profile(4, name="Other name")]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    code, stdout, _ = batch(str(path), "--no-db", "--out", str(tmp_path / "o.jsonl"), "--format", "json")
+    summary = json.loads(stdout)
+    assert code == ExitCode.REJECTS
+    assert (summary["read"], summary["scored"], summary["rejected"], summary["duplicates"]) == (33, 30, 1, 2)
+    assert summary["read"] == summary["scored"] + summary["rejected"] + summary["duplicates"]
+    assert sum(summary["verdicts"].values()) == summary["scored"]
+
+
+def test_duplicate_rule_most_complete_then_latest_then_first(tmp_path):
+    sparse = {"name": "Acme AI", "website": "https://www.acme.ai/about"}
+    full = {"name": "ACME AI Inc", "website": "acme.ai", "team": {"size": 5}}
+    old = {"name": "Beta", "as_of": "2025-01-01", "team": {"size": 9}}
+    new = {"name": "beta", "as_of": "2026-01-01", "team": {"size": 10}}
+    first = {"name": "Gamma", "team": {"size": 1}}
+    second = {"name": "Gamma GmbH", "team": {"size": 2}}
+    path = write_jsonl(tmp_path / "deals.jsonl", [sparse, full, old, new, first, second])
+    out = tmp_path / "o.jsonl"
+    code, _, _ = batch(str(path), "--no-db", "--out", str(out))
+    assert code == ExitCode.OK
+    kept = {r["key"]: r["line"] for r in map(json.loads, out.read_text().splitlines())}
+    assert kept == {"acme.ai": 2, "beta": 4, "gamma": 5}
+    dupes = [json.loads(line) for line in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
+    assert [(d["line"], d["duplicate_of"]["line"], d["duplicate_of"]["key"]) for d in dupes] == [
+        (1, 2, "acme.ai"), (3, 4, "beta"), (6, 5, "gamma"),
+    ]  # fmt: skip
+    assert dupes[0]["record"] == sparse
+    assert dupes[0]["errors"][0]["message"].startswith(
+        f"duplicate of company 'acme.ai' ({path}:2), which is kept because"
+    )
+
+
+def test_rerun_is_idempotent(db_url, tmp_path):
+    path = write_jsonl(tmp_path / "deals.jsonl", [profile(n) for n in range(25)])
+    for _ in range(2):
+        code, _, stderr = batch(str(path), "--db", db_url, "--chunk-size", "7", "--out", str(tmp_path / "o.csv"))
+        assert code == ExitCode.OK, stderr
+    keys = [k for k, _ in rows(db_url)]
+    assert len(keys) == len(set(keys)) == 25
+
+
+def test_two_workers_give_the_same_output_as_one(tmp_path):
+    path = write_jsonl(tmp_path / "deals.jsonl", [profile(n) for n in range(60)] + ['{"name": ""}'])
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"o{workers}.csv"
+        code, _, _ = batch(str(path), "--no-db", "--workers", workers, "--chunk-size", "8", "--out", str(out))
+        assert code == ExitCode.REJECTS
+        outputs.append((out.read_text(), (tmp_path / f"o{workers}.rejects.jsonl").read_text()))
+    assert outputs[0] == outputs[1]
+
+
+def test_failed_run_leaves_no_partial_output(tmp_path, write):
+    path = write_jsonl(tmp_path / "deals.jsonl", [profile(n) for n in range(20)])
+    write("templates/memo.md.j2", "{{ company.name }} {{ nonexistent_variable }}\n")
+    out = tmp_path / "o.csv"
+    out.write_text("previous results\n")
+    code, _, stderr = batch(
+        str(path), "--no-db", "--out", str(out), "--memos", str(tmp_path / "memos"),
+        "--memo-verdict", "pass", "--templates", str(tmp_path / "templates"),
+    )  # fmt: skip
+    assert code == ExitCode.CONFIG_ERROR, stderr
+    assert out.read_text() == "previous results\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files left
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("o.xlsx", "unsupported output type '.xlsx': expected .csv, .jsonl or .parquet"),
+        (
+            "o.parquet",
+            "writing .parquet needs pyarrow, which is not installed (pip install pyarrow); or write .csv or .jsonl",
+        ),
+    ],
+)
+def test_unwritable_output_is_refused_before_any_work(tmp_path, name, message):
+    if name.endswith(".parquet"):
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            pytest.skip("pyarrow is installed: the error is for when it is not")
+    path = write_jsonl(tmp_path / "deals.jsonl", [profile(1)])
+    code, _, stderr = batch(str(path), "--no-db", "--out", str(tmp_path / name))
+    assert code == ExitCode.CONFIG_ERROR
+    assert stderr == f"error: {tmp_path / name}: {message}\n"
+    assert not (tmp_path / "o.rejects.jsonl").exists()
+
+
+def test_history_and_list(db_url, tmp_path):
+    path = write_jsonl(tmp_path / "deals.jsonl", [profile(n) for n in range(5)])
+    assert batch(str(path), "--db", db_url, "--rejects", str(tmp_path / "r.jsonl"))[0] == ExitCode.OK
+    runner = CliRunner()
+    result = runner.invoke(list_command, ["--db", db_url, "--top", "2", "--format", "json"])
+    listed = json.loads(result.stdout)
+    assert result.exit_code == 0 and len(listed) == 2 and listed[0]["score"] >= listed[1]["score"]
+    result = runner.invoke(history_command, ["company3.ai", "--db", db_url, "--format", "csv"])
+    assert result.exit_code == 0
+    assert [r["key"] for r in csv.DictReader(result.stdout.splitlines())] == ["company3.ai"]
+
+
+# --- real processes: kill -9 and concurrent writers ---------------------------------------------------
+
+_RUN = "import sys; from screener.cli_batch import batch_command; batch_command(sys.argv[1:])"
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", _RUN, *args, "--on", ON.isoformat()],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+
+
+def count(url: str) -> int:
+    try:
+        return len(rows(url))
+    except sqlalchemy.exc.SQLAlchemyError:
+        return 0
+
+
+def test_killed_run_then_rerun_completes_with_one_row_per_company(db_url, tmp_path):
+    n = 600
+    path = write_jsonl(tmp_path / "deals.jsonl", [profile(i) for i in range(n)])
+    out = tmp_path / "o.csv"
+    process = start(str(path), "--db", db_url, "--chunk-size", "20", "--out", str(out))
+    deadline = time.monotonic() + 120
+    while count(db_url) == 0 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert count(db_url) < n  # killed mid-way: some chunks saved, not all
+    assert not out.exists()  # and no half-written output
+    code, _stdout, stderr = batch(str(path), "--db", db_url, "--out", str(out))
+    assert code == ExitCode.OK, stderr
+    keys = [k for k, _ in rows(db_url)]
+    assert len(keys) == len(set(keys)) == n
+    assert len(read_csv(out)) == n
+
+
+def test_two_concurrent_batches_on_postgresql_lose_nothing(pg_url, tmp_path):
+    first = write_jsonl(tmp_path / "a.jsonl", [profile(i) for i in range(0, 300)])
+    second = write_jsonl(tmp_path / "b.jsonl", [profile(i) for i in range(150, 450)])  # overlapping half
+    processes = [
+        start(str(p), "--db", pg_url, "--chunk-size", "25", "--rejects", str(p.with_suffix(".rejects")))
+        for p in (first, second)
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err.decode()
+    keys = [k for k, _ in rows(pg_url)]
+    assert len(keys) == len(set(keys)) == 450
+
+
+def test_an_extreme_ratio_is_capped_and_scored(tmp_path):
+    # Compute spend per dollar of revenue this large would not fit the engine's integers if not capped.
+    huge = profile(1, traction={"arr": 1}, compute={"monthly_compute": 900_000_000_000_000})
+    path = write_jsonl(tmp_path / "deals.jsonl", [huge, profile(2)])
+    code, stdout, _ = batch(str(path), "--no-db", "--out", str(tmp_path / "o.csv"), "--format", "json")
+    summary = json.loads(stdout)
+    assert code == ExitCode.OK
+    assert (summary["read"], summary["scored"], summary["rejected"]) == (2, 2, 0)
