@@ -40,11 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from pydantic import BaseModel
+
 from screener.errors import ConfigError, EngineError, Location, Problem
 from screener.inputs import RawRecord, Record, expand, read_raw, validate
 from screener.mapping import Mapping as ColumnMapping
 from screener.mapping import load_mapping
-from screener.result import ScreeningResult, Verdict
+from screener.result import Verdict
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 #: Columns of the ranked output, in order.
@@ -254,16 +256,14 @@ def _check_chunk(raws: list[RawRecord]) -> list[_Check]:
         profile = record.profile
         as_of = profile.as_of.toordinal() if profile.as_of else 0
         key = company_key(profile.name, profile.website)
-        checks.append(
-            _Check(raw.seq, raw.source, raw.line, key, _filled(profile.model_dump(exclude_defaults=True)), as_of)
-        )
+        checks.append(_Check(raw.seq, raw.source, raw.line, key, _filled(profile), as_of))
     return checks
 
 
 def _filled(data: Any) -> int:
-    """How many values a profile gives (leaves of its non-default data)."""
-    if isinstance(data, dict):
-        return sum(_filled(v) for v in data.values())
+    """How many values a profile gives: the leaves it sets (read from the models, not a dump)."""
+    if isinstance(data, BaseModel):
+        return sum(_filled(getattr(data, name)) for name in data.model_fields_set)
     if isinstance(data, list):
         return sum(_filled(v) for v in data)
     return 0 if data is None else 1
@@ -382,7 +382,7 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
             rejects.append((raw, _problems(record)))
             continue
         try:
-            result = state.screener.screen(record.profile, config.on, explain=False)
+            evaluation = state.screener.evaluate(record.profile, config.on)
         except EngineError as exc:  # e.g. a value too large for the engine: this record only
             where = Location(raw.source, raw.line)
             rejects.append(
@@ -392,10 +392,11 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
                 )
             )
             continue
+        result = state.screener.record(evaluation)
         rows.append(ranked_row(result, raw))
         if state.store is not None:
             saved.append((result, record.profile.model_dump(mode="json")))
-        if state.renderer is not None and result.verdict.at_least(config.memo_verdict):
+        if state.renderer is not None and evaluation.tally.verdict.at_least(config.memo_verdict):
             _write_memo(state, record)
             memos += 1
     if state.store is not None:
@@ -405,18 +406,24 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
     return _Scored(rows, memos, rejects)
 
 
-def ranked_row(result: ScreeningResult, raw: RawRecord) -> dict[str, Any]:
-    """One output row (without its rank): identity, score, verdict, coverage, knockouts, top reasons."""
-    matched = sorted(result.matched, key=lambda r: -r.points)
+def ranked_row(result: dict[str, Any], raw: RawRecord) -> dict[str, Any]:
+    """One output row (without its rank): identity, score, verdict, coverage, knockouts, top reasons.
+
+    ``result`` is a result's JSON form (``Screener.record``).
+    """
+    matched = sorted(
+        (r for r in result["rules"] if r["outcome"] == "matched" and r["points"] > 0), key=lambda r: -r["points"]
+    )
+    company = result["company"]
     return {
-        "name": result.company.name,
-        "key": result.company.key,
-        "website": result.company.website,
-        "score": result.score,
-        "verdict": result.verdict.value,
-        "coverage": result.coverage,
-        "knockouts": list(result.knockouts),
-        "reasons": [r.title for r in matched if r.points > 0][:TOP_REASONS],
+        "name": company["name"],
+        "key": company["key"],
+        "website": company["website"],
+        "score": result["score"],
+        "verdict": result["verdict"],
+        "coverage": result["coverage"],
+        "knockouts": list(result["knockouts"]),
+        "reasons": [r["title"] for r in matched][:TOP_REASONS],
         "source": raw.source,
         "line": raw.line,
     }

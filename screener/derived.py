@@ -124,7 +124,8 @@ def derive(profile: Profile, on: dt.date) -> Derived:
     gaps = [(b.frontier - b.score) / b.frontier for b in profile.benchmarks]
     arr = profile.traction.arr
     monthly = profile.compute.monthly_compute
-    return Derived(
+    # Every value is computed here with its declared type: validating it again would only cost time.
+    return Derived.model_construct(
         funding_per_head=per_head(funding.total_raised),
         arr_per_head=per_head(arr),
         months_since_founding=months_between(founded_date, on) if founded_date else None,

@@ -8,6 +8,7 @@ in order, most specific first, against the lower-cased model name.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 
@@ -66,6 +67,8 @@ _COMPILED = tuple((re.compile(m.pattern), m) for m in REGISTRY)
 _PARAMS = re.compile(r"(?<![\w.])(?:(\d{1,3})x)?(\d{1,6}(?:\.\d{1,3})?)\s*([bm])\b")
 
 
+# Deal flow repeats the same few hundred model and licence names: each is classified once.
+@functools.lru_cache(maxsize=4096)
 def lookup(base: str) -> KnownModel | None:
     """The registry entry for a model name, or None when it is not a well-known model."""
     name = base.lower()
@@ -75,6 +78,7 @@ def lookup(base: str) -> KnownModel | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def parameter_count_b(base: str) -> float | None:
     """Parameter count in billions read from a model name ("Llama 3.1 70B" → 70.0), if it says."""
     match = _PARAMS.search(base.lower())
@@ -94,6 +98,7 @@ _LICENSE_KINDS: tuple[tuple[str, LicenseKind], ...] = (
 _LICENSE_COMPILED = tuple((re.compile(p), kind) for p, kind in _LICENSE_KINDS)
 
 
+@functools.lru_cache(maxsize=4096)
 def license_kind(license_name: str | None) -> LicenseKind:
     """Classify a licence name; anything unrecognised is UNKNOWN (a diligence question, not a guess)."""
     if not license_name:

@@ -153,6 +153,32 @@ class Rulebook:
     def weight(self, rule: Rule) -> int:
         return self.knockout_weight if rule.knockout else abs(rule.points)
 
+    @functools.cached_property
+    def weights(self) -> tuple[int, ...]:
+        """Each rule's weight in the coverage figure, in pack order."""
+        return tuple(self.weight(r) for r in self.rules)
+
+    @functools.cached_property
+    def total_weight(self) -> int:
+        return sum(self.weights)
+
+    @functools.cached_property
+    def reads(self) -> tuple[tuple[str, ...], ...]:
+        """Per rule, in pack order: the fields its condition compares."""
+        return tuple(r.reads for r in self.rules)
+
+    @functools.cached_property
+    def compared(self) -> frozenset[str]:
+        """Every field some rule compares."""
+        return frozenset(p for reads in self.reads for p in reads)
+
+    @functools.cached_property
+    def table(self) -> tuple[tuple[str, str, int, bool, int], ...]:
+        """Per rule, in pack order: id, category, points, knockout, weight (what scoring reads)."""
+        return tuple(
+            (r.id, r.spec.category, r.points, r.knockout, w) for r, w in zip(self.rules, self.weights, strict=True)
+        )
+
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
             if rule.id == rule_id:

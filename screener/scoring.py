@@ -14,20 +14,36 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from screener.result import CategoryScore, Outcome, Verdict
-from screener.rulebook import Rule, Rulebook
+from screener.result import Outcome, Verdict
+from screener.rulebook import Rulebook
 
 
-def outcome(rule: Rule, fact: Mapping[str, Any], fired: Collection[int]) -> tuple[Outcome, list[str]]:
-    """A rule's outcome and the fields it misses.
+def outcomes(rulebook: Rulebook, fact: Mapping[str, Any], fired: Collection[int]) -> list[tuple[Outcome, list[str]]]:
+    """Every rule's outcome and the fields it misses, in pack order.
 
-    "Not evaluable" is decided here from the fields the rule compares, never inferred from the
+    "Not evaluable" is decided here from the fields a rule compares, never inferred from the
     engine's silence: the engine treats every comparison on a missing field as false.
     """
-    missing = [path for path in rule.reads if path not in fact]
-    if missing:
-        return Outcome.NOT_EVALUABLE, missing
-    return (Outcome.MATCHED if rule.index in fired else Outcome.NOT_MATCHED), []
+    matched, not_matched, not_evaluable = Outcome.MATCHED, Outcome.NOT_MATCHED, Outcome.NOT_EVALUABLE
+    absent = {path for path in rulebook.compared if path not in fact}
+    result = []
+    for index, reads in enumerate(rulebook.reads):
+        if absent and not absent.isdisjoint(reads):
+            result.append((not_evaluable, [path for path in reads if path in absent]))
+        else:
+            result.append((matched if index in fired else not_matched, []))
+    return result
+
+
+@dataclass(slots=True)
+class CategoryTotals:
+    category: str
+    points: int = 0  #: earned by matched scored rules
+    best: int = 0  #: the most the evaluable scored rules could earn
+    worst: int = 0  #: the fewest the evaluable scored rules could earn
+    matched: int = 0
+    evaluable: int = 0
+    rules: int = 0
 
 
 @dataclass(frozen=True)
@@ -37,26 +53,46 @@ class Tally:
     coverage: float
     points: int
     knockouts: list[str]
-    categories: list[CategoryScore]
+    categories: list[CategoryTotals]
     notes: list[str]
 
 
 def tally(rulebook: Rulebook, outcomes: Sequence[Outcome]) -> Tally:
-    """Score, verdict, coverage and per-category breakdown from every rule's outcome (pack order)."""
-    rules = rulebook.rules
-    evaluable = [o is not Outcome.NOT_EVALUABLE for o in outcomes]
-    matched = [o is Outcome.MATCHED for o in outcomes]
-    scored = [(r, m) for r, e, m in zip(rules, evaluable, matched, strict=True) if e and not r.knockout]
-    best = sum(max(r.points, 0) for r, _ in scored)
-    worst = sum(min(r.points, 0) for r, _ in scored)
-    points = sum(r.points for r, m in scored if m)
+    """Score, verdict, coverage and per-category breakdown from every rule's outcome (pack order).
+
+    One pass over the rules: this runs once per profile in a batch of millions.
+    """
+    categories = {name: CategoryTotals(name) for name in rulebook.categories}
+    best = worst = points = weight = 0
+    knockouts = []
+    not_evaluable, matched_outcome = Outcome.NOT_EVALUABLE, Outcome.MATCHED
+    for (rule_id, category, value, knockout, rule_weight), result in zip(rulebook.table, outcomes, strict=True):
+        totals = categories[category]
+        totals.rules += 1
+        if result is not_evaluable:
+            continue
+        weight += rule_weight
+        totals.evaluable += 1
+        matched = result is matched_outcome
+        totals.matched += matched
+        if knockout:
+            if matched:
+                knockouts.append(rule_id)
+            continue
+        if value > 0:
+            best += value
+            totals.best += value
+        else:
+            worst += value
+            totals.worst += value
+        if matched:
+            points += value
+            totals.points += value
     score = round(100 * (points - worst) / (best - worst), 1) if best > worst else 0.0
-    total_weight = sum(rulebook.weight(r) for r in rules)
-    weight = sum(rulebook.weight(r) for r, e in zip(rules, evaluable, strict=True) if e)
+    total_weight = rulebook.total_weight
     coverage = round(weight / total_weight, 4) if total_weight else 0.0
-    knockouts = [r.id for r, m in zip(rules, matched, strict=True) if m and r.knockout]
     verdict, notes = _verdict(rulebook, score, coverage, knockouts)
-    return Tally(score, verdict, coverage, points, knockouts, _categories(rulebook, evaluable, matched), notes)
+    return Tally(score, verdict, coverage, points, knockouts, list(categories.values()), notes)
 
 
 def _verdict(rulebook: Rulebook, score: float, coverage: float, knockouts: list[str]) -> tuple[Verdict, list[str]]:
@@ -74,23 +110,3 @@ def _verdict(rulebook: Rulebook, score: float, coverage: float, knockouts: list[
     if score >= thresholds.review:
         return Verdict.REVIEW, []
     return Verdict.PASS, []
-
-
-def _categories(rulebook: Rulebook, evaluable: Sequence[bool], matched: Sequence[bool]) -> list[CategoryScore]:
-    result = []
-    for category in rulebook.categories:
-        members = [
-            (r, e, m) for r, e, m in zip(rulebook.rules, evaluable, matched, strict=True) if r.spec.category == category
-        ]
-        result.append(
-            CategoryScore(
-                category=category,
-                points=sum(r.points for r, _, m in members if m and not r.knockout),
-                best=sum(max(r.points, 0) for r, e, _ in members if e and not r.knockout),
-                worst=sum(min(r.points, 0) for r, e, _ in members if e and not r.knockout),
-                matched=sum(m for _, _, m in members),
-                evaluable=sum(e for _, e, _ in members),
-                rules=len(members),
-            )
-        )
-    return result

@@ -7,6 +7,8 @@ durable-rules matches → per-rule outcomes → tally → rendered rationales an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -16,9 +18,20 @@ from screener.derived import INPUTS, Derived, derive, is_present
 from screener.engine import Engine
 from screener.errors import Problem, RuleError
 from screener.profile import Profile, company_key
-from screener.result import CompanyRef, Outcome, PackRef, RuleResult, ScreeningResult
+from screener.result import CategoryScore, CompanyRef, Outcome, PackRef, RuleResult, ScreeningResult
 from screener.rulebook import Rule, Rulebook
-from screener.scoring import outcome, tally
+from screener.scoring import Tally, outcomes, tally
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """What the engine decided for one profile on one date, before anything is rendered."""
+
+    profile: Profile
+    on: dt.date
+    derived: Derived
+    outcomes: list[tuple[Outcome, list[str]]]  #: per rule, in pack order: outcome and missing fields
+    tally: Tally
 
 
 class Screener:
@@ -32,24 +45,35 @@ class Screener:
         self.rulebook = rulebook
         self.engine = Engine(rulebook)
         self.paths = tuple(dict.fromkeys(p for r in rulebook.rules for p in _fields_needed(r)))
+        self._encode = schema.FactEncoder(self.paths)
+        self._static = tuple(
+            (r.id, r.spec.title, r.spec.category, r.points, r.knockout, tuple(r.spec.tags)) for r in rulebook.rules
+        )
 
     def fact(self, profile: Profile, on: dt.date) -> tuple[dict[str, Any], Derived]:
         derived = derive(profile, on)
-        return schema.encode_fact(profile, derived, self.paths), derived
+        return self._encode(profile, derived), derived
 
-    def screen(self, profile: Profile, on: dt.date, *, explain: bool = True) -> ScreeningResult:
-        """Screen one profile as of ``on``. ``explain=False`` skips rendering rationales (batch speed)."""
+    def evaluate(self, profile: Profile, on: dt.date) -> Evaluation:
+        """Every rule's outcome and the tally: the engine's decisions, nothing rendered."""
         fact, derived = self.fact(profile, on)
         fired = self.engine.matches(fact)
-        book = self.rulebook
-        outcomes = [outcome(rule, fact, fired) for rule in book.rules]
-        totals = tally(book, [o for o, _ in outcomes])
-        context = _context(profile, derived, on) if explain else None
+        results = outcomes(self.rulebook, fact, fired)
+        return Evaluation(profile, on, derived, results, tally(self.rulebook, [o for o, _ in results]))
+
+    def screen(self, profile: Profile, on: dt.date, *, explain: bool = True) -> ScreeningResult:
+        """Screen one profile as of ``on``. ``explain=False`` skips rendering rationales."""
+        return self.result(self.evaluate(profile, on), explain=explain)
+
+    def result(self, evaluation: Evaluation, *, explain: bool = True) -> ScreeningResult:
+        """The typed result of an evaluation, with rationales and questions rendered when ``explain``."""
+        profile, on, book = evaluation.profile, evaluation.on, self.rulebook
+        context = _context(profile, evaluation.derived, on) if explain else None
         rules = [
             _rule_result(rule, result, missing, context)
-            for rule, (result, missing) in zip(book.rules, outcomes, strict=True)
+            for rule, (result, missing) in zip(book.rules, evaluation.outcomes, strict=True)
         ]
-        questions = open_questions(profile, rules)
+        totals = evaluation.tally
         return ScreeningResult(
             company=CompanyRef(
                 name=profile.name, website=profile.website, key=company_key(profile.name, profile.website)
@@ -61,11 +85,69 @@ class Screener:
             coverage=totals.coverage,
             points=totals.points,
             knockouts=totals.knockouts,
-            categories=totals.categories,
+            categories=[CategoryScore.model_validate(c, from_attributes=True) for c in totals.categories],
             rules=rules,
-            questions=questions,
+            questions=open_questions(profile, [(r.id, r.outcome, r.missing, r.question) for r in rules]),
             notes=totals.notes,
         )
+
+    def record(self, evaluation: Evaluation) -> dict[str, Any]:
+        """The JSON form of ``result(evaluation, explain=False)``, built without pydantic.
+
+        Batch scoring saves this for every company; building the typed result costs several
+        times the engine's own time. A test keeps the two forms equal.
+        """
+        profile, book, totals = evaluation.profile, self.rulebook, evaluation.tally
+        rules = []
+        asks = []
+        for (rule_id, title, category, points, knockout, tags), (result, missing) in zip(
+            self._static, evaluation.outcomes, strict=True
+        ):
+            rules.append(
+                {
+                    "id": rule_id,
+                    "title": title,
+                    "category": category,
+                    "outcome": result.value,
+                    "points": points,
+                    "knockout": knockout,
+                    "rationale": None,
+                    "missing": missing,
+                    "question": None,
+                    "tags": list(tags),
+                }
+            )
+            if missing:
+                asks.append((rule_id, result, missing, None))
+        return {
+            "company": {
+                "name": profile.name,
+                "website": profile.website,
+                "key": company_key(profile.name, profile.website),
+            },
+            "screened_on": evaluation.on.isoformat(),
+            "pack": {"name": book.name, "version": book.version, "hash": book.hash},
+            "score": totals.score,
+            "verdict": totals.verdict.value,
+            "coverage": totals.coverage,
+            "points": totals.points,
+            "knockouts": list(totals.knockouts),
+            "categories": [
+                {
+                    "category": c.category,
+                    "points": c.points,
+                    "best": c.best,
+                    "worst": c.worst,
+                    "matched": c.matched,
+                    "evaluable": c.evaluable,
+                    "rules": c.rules,
+                }
+                for c in totals.categories
+            ],
+            "rules": rules,
+            "questions": open_questions(profile, asks),
+            "notes": list(totals.notes),
+        }
 
     def close(self) -> None:
         self.engine.close()
@@ -117,25 +199,27 @@ def _rule_result(rule: Rule, result: Outcome, missing: list[str], context: dict[
     )
 
 
-def open_questions(profile: Profile, rules: list[RuleResult]) -> list[str]:
+def open_questions(profile: Profile, outcomes: Sequence[tuple[str, Outcome, list[str], str | None]]) -> list[str]:
     """One question per missing profile field (naming the rules that need it), then rules' own questions.
 
-    A missing derived value is asked for through the profile fields it is computed from.
+    ``outcomes`` holds, per rule in pack order: its id, its outcome, the fields it misses and its
+    own rendered question, if any. A missing derived value is asked for through the profile fields
+    it is computed from.
     """
     catalogue = schema.fields()
     needed: dict[str, list[str]] = {}
     custom = []
-    for rule in rules:
-        if rule.outcome is not Outcome.NOT_EVALUABLE:
+    for rule, result, missing, question in outcomes:
+        if result is not Outcome.NOT_EVALUABLE:
             continue
-        if rule.question:
-            custom.append(rule.question)
+        if question:
+            custom.append(question)
             continue
-        for path in rule.missing:
+        for path in missing:
             sources = INPUTS.get(path.removeprefix("derived."), ()) if path.startswith("derived.") else (path,)
             for source in sources:
                 if not is_present(profile, source):
-                    needed.setdefault(source, []).append(rule.id)
+                    needed.setdefault(source, []).append(rule)
     asks = []
     for path, rule_ids in needed.items():
         spec = catalogue.get(path)

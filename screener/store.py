@@ -145,9 +145,14 @@ def _current_revision(engine: Engine) -> str | None:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def save(engine: Engine, items: Iterable[tuple[ScreeningResult, dict[str, Any]]]) -> int:
-    """Insert or update screenings (result, profile snapshot) in one transaction; returns the count."""
-    rows = [_row(result, profile) for result, profile in items]
+def save(engine: Engine, items: Iterable[tuple[ScreeningResult | dict[str, Any], dict[str, Any]]]) -> int:
+    """Insert or update screenings in one transaction; returns the count.
+
+    Each item is a result (typed, or its JSON form as built by ``Screener.record``) and the
+    profile snapshot as JSON-ready data.
+    """
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rows = [_row(r if isinstance(r, dict) else r.model_dump(mode="json"), profile, now) for r, profile in items]
     if not rows:
         return 0
     if engine.dialect.name == "postgresql":
@@ -173,23 +178,23 @@ def save(engine: Engine, items: Iterable[tuple[ScreeningResult, dict[str, Any]]]
     return len(rows)
 
 
-def _row(result: ScreeningResult, profile: dict[str, Any]) -> dict[str, Any]:
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+def _row(result: dict[str, Any], profile: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    company, pack = result["company"], result["pack"]
     return {
-        "company_key": result.company.key,
-        "company_name": result.company.name,
-        "website": result.company.website,
-        "pack_name": result.pack.name,
-        "pack_version": result.pack.version,
-        "pack_hash": result.pack.hash,
-        "screened_on": result.screened_on,
-        "score": result.score,
-        "verdict": result.verdict.value,
-        "coverage": result.coverage,
-        "knockouts": list(result.knockouts),
-        "matched": [r.id for r in result.matched],
+        "company_key": company["key"],
+        "company_name": company["name"],
+        "website": company["website"],
+        "pack_name": pack["name"],
+        "pack_version": pack["version"],
+        "pack_hash": pack["hash"],
+        "screened_on": dt.date.fromisoformat(result["screened_on"]),
+        "score": result["score"],
+        "verdict": result["verdict"],
+        "coverage": result["coverage"],
+        "knockouts": list(result["knockouts"]),
+        "matched": [r["id"] for r in result["rules"] if r["outcome"] == "matched"],
         "profile": profile,
-        "result": result.model_dump(mode="json"),
+        "result": result,
         "created_at": now,
         "updated_at": now,
     }
