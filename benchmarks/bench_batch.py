@@ -101,7 +101,8 @@ def naive_host(lines: list[str]) -> float:
     from screener.profile import Profile
     from screener.result import Outcome
     from screener.rulebook import load_rulebook
-    from screener.scoring import outcome, tally
+    from screener.scoring import outcomes as rule_outcomes
+    from screener.scoring import tally
     from screener.screening import Screener
 
     book = load_rulebook()
@@ -135,7 +136,7 @@ def naive_host(lines: list[str]) -> float:
                 with contextlib.suppress(MessageNotHandledException):  # nothing matched
                     host.assert_fact(name, payload)
                 host.delete_state(name, str(number))
-            outcomes = [outcome(rule, fact, fired)[0] for rule in book.rules]
+            outcomes = [o for o, _ in rule_outcomes(book, fact, fired)]
             tally(book, outcomes)
             assert all(isinstance(o, Outcome) for o in outcomes)
         return len(lines) / (time.perf_counter() - started)

@@ -22,10 +22,15 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+if TYPE_CHECKING:
+    from screener.mapping import Mapping as ColumnMapping
+
 from screener.errors import InputError, Location, Problem, ProfileError
+from screener.profile import Profile
 from screener.result import Outcome, ScreeningResult, Verdict
 
 TRUE_LABELS = frozenset({"1", "true", "yes", "y", "positive", "good", "invested"})
@@ -43,7 +48,7 @@ class _Out(BaseModel):
 
 @dataclass(frozen=True)
 class LabelledRow:
-    profile: Path
+    profile: Path | Profile  #: a profile file, or the profile mapped from the row itself
     label: bool
     on: dt.date | None
     line: int
@@ -105,6 +110,15 @@ class RuleMetrics(_Out):
     )
 
 
+class ScoreBin(_Out):
+    """How many labelled-positive and -negative companies scored in [low, high) (the last bin includes 100)."""
+
+    low: int
+    high: int
+    positive: int
+    negative: int
+
+
 class BacktestReport(_Out):
     pack: str
     version: str
@@ -115,6 +129,7 @@ class BacktestReport(_Out):
     cutoffs: list[CutoffMetrics]
     precision_at_k: list[PrecisionAtK]
     rules: list[RuleMetrics]
+    score_bins: list[ScoreBin] = Field(description="score distribution of positives and negatives, in tens")
     resamples: int
     seed: int
 
@@ -126,9 +141,19 @@ class BacktestReport(_Out):
 
 
 def read_labels(
-    path: Path, label_column: str = "label", as_of_column: str | None = None, profile_column: str = "profile"
+    path: Path,
+    label_column: str = "label",
+    as_of_column: str | None = None,
+    profile_column: str = "profile",
+    mapping: Path | None = None,
+    rates: Mapping[str, float] | None = None,
 ) -> list[LabelledRow]:
-    """Read the labels CSV, reporting every bad cell as ``file:line:col: column: message``."""
+    """Read the labels CSV, reporting every bad cell as ``file:line:col: column: message``.
+
+    Each row names a profile file in ``profile_column``; a file without that column holds the
+    profiles themselves, mapped onto profile fields like a batch CSV (``mapping``, default the
+    built-in Crunchbase-style mapping).
+    """
     from screener.sources import read_text
 
     text = read_text(path)
@@ -138,7 +163,8 @@ def read_labels(
         raise InputError("the labels file is empty; expected a header row", Location(str(path), 1, 1))
     names = [h.strip() for h in header]
     problems: list[Problem] = []
-    wanted = [c for c in (profile_column, label_column, as_of_column) if c]
+    columns = _mapped_columns(mapping) if profile_column not in names else None
+    wanted = [c for c in (None if columns else profile_column, label_column, as_of_column) if c]
     for column in wanted:
         if column not in names:
             problems.append(Problem(f"no column {column!r} (columns: {', '.join(names)})", Location(str(path), 1, 1)))
@@ -168,6 +194,11 @@ def read_labels(
                 on = dt.date.fromisoformat(cell(as_of_column))
             except ValueError:
                 fail(as_of_column, f"{cell(as_of_column)!r} is not a date in YYYY-MM-DD form")
+        if columns is not None:
+            profile = _mapped_profile(path, line, dict(zip(names, cells, strict=False)), columns, rates, problems)
+            if profile is not None:
+                rows.append(LabelledRow(profile, label, on, line))
+            continue
         if not cell(profile_column):
             fail(profile_column, "no profile file given")
         rows.append(LabelledRow(path.parent / cell(profile_column), label, on, line))
@@ -185,6 +216,7 @@ def backtest_file(
     label_column: str = "label",
     as_of_column: str | None = None,
     profile_column: str = "profile",
+    mapping: Path | None = None,
     on: dt.date | None = None,
     rates: Mapping[str, float] | None = None,
     ks: Sequence[int] = (5, 10, 20),
@@ -197,9 +229,12 @@ def backtest_file(
     from screener.screening import Screener
 
     rulebook = load_rulebook(pack)
-    rows = read_labels(labels, label_column, as_of_column, profile_column)
+    rows = read_labels(labels, label_column, as_of_column, profile_column, mapping, rates)
     profiles, problems = [], []
     for row in rows:
+        if isinstance(row.profile, Profile):
+            profiles.append(row.profile)
+            continue
         try:
             profiles.append(load_profile(row.profile, rates))
         except (ProfileError, InputError) as exc:
@@ -215,6 +250,27 @@ def backtest_file(
         for r, row in zip(results, rows, strict=True)
     ]
     return measure(rulebook.name, rulebook.version, [r.id for r in rulebook.rules], cases, ks, resamples, seed)
+
+
+def _mapped_columns(mapping: Path | None) -> ColumnMapping:
+    from screener.mapping import load_mapping
+
+    return load_mapping(mapping)
+
+
+def _mapped_profile(
+    path: Path,
+    line: int,
+    row: dict[str, str],
+    mapping: ColumnMapping,
+    rates: Mapping[str, float] | None,
+    problems: list[Problem],
+) -> Profile | None:
+    from screener.inputs import RawRecord, validate
+
+    record = validate(RawRecord(line, str(path), line, "csv", row), rates, mapping)
+    problems.extend(record.problems)
+    return record.profile
 
 
 # --- metrics ------------------------------------------------------------------------------------
@@ -281,12 +337,20 @@ def measure(
         cutoffs=cutoffs,
         precision_at_k=at_k,
         rules=[_rule_metrics(rule_id, cases) for rule_id in rule_ids],
+        score_bins=_score_bins(cases),
         resamples=resamples,
         seed=seed,
     )
 
 
 Statistic = Callable[[Sequence[Case]], float | None]
+
+
+def _score_bins(cases: Sequence[Case]) -> list[ScoreBin]:
+    counts = [[0, 0] for _ in range(10)]
+    for case in cases:
+        counts[min(int(case.score // 10), 9)][0 if case.label else 1] += 1
+    return [ScoreBin(low=10 * i, high=10 * i + 10, positive=p, negative=n) for i, (p, n) in enumerate(counts)]
 
 
 def _on_confusion(accepted: frozenset[Verdict], metric: Callable[[Confusion], float | None]) -> Statistic:
@@ -410,6 +474,8 @@ def markdown(report: BacktestReport) -> str:
             f"| {c.cutoff} | {m.true_positive} | {m.false_positive} | {m.false_negative} | {m.true_negative} "
             f"| {_ci(c.precision)} | {_ci(c.recall)} | {_ci(c.f05)} | {lift} |"
         )
+    lines += ["", "## Score distribution", "", "| score | positive | negative |", "|---|---:|---:|"]
+    lines += [f"| {b.low}–{b.high} | {b.positive} | {b.negative} |" for b in report.score_bins]
     lines += ["", "## Precision at k (ranked by score)", "", "| k | precision | lift |", "|---:|---|---:|"]
     for p in report.precision_at_k:
         lift = "n/a" if p.lift is None else f"{p.lift:.2f}×"
@@ -426,6 +492,18 @@ def markdown(report: BacktestReport) -> str:
             f"| {r.id} | {_show(r.coverage)} | {_show(r.hit_rate)} | {r.fired} | {_show(r.precision_when_fired)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def html(report: BacktestReport) -> str:
+    """The report as a self-contained HTML page, with the score distribution drawn as an SVG chart."""
+    import jinja2
+
+    from screener import texts
+    from screener.resources import packaged
+
+    env = texts.environment(jinja2.FileSystemLoader(str(packaged("templates"))), html=True)
+    tallest = max((max(b.positive, b.negative) for b in report.score_bins), default=0) or 1
+    return env.get_template("backtest.html.j2").render(report=report, tallest=tallest, percent=_show)
 
 
 def print_backtest(report: BacktestReport) -> None:

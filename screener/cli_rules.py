@@ -176,6 +176,13 @@ def diff_command(
 @click.option("--as-of-column", help="Column holding the date to screen each company as of (default: --on).")
 @click.option("--profile-column", default="profile", show_default=True, help="Column holding the profile file.")
 @click.option(
+    "--map",
+    "mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="When LABELS holds the profiles themselves (no profile column): their column mapping "
+    "(default: the built-in Crunchbase-style mapping).",
+)
+@click.option(
     "--k", "ks", multiple=True, type=click.IntRange(min=1), help="k for precision@k (repeatable; default 5, 10, 20)."
 )
 @click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=0), help="Bootstrap resamples.")
@@ -184,7 +191,7 @@ def diff_command(
     "--report",
     "report_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write a Markdown report here.",
+    help="Also write the report here: HTML with a score-distribution chart for .html, else Markdown.",
 )
 @on_option
 @config_options
@@ -196,6 +203,7 @@ def backtest_command(
     label_column: str,
     as_of_column: str | None,
     profile_column: str,
+    mapping: Path | None,
     ks: tuple[int, ...],
     resamples: int,
     seed: int,
@@ -207,15 +215,17 @@ def backtest_command(
 ) -> None:
     """Measure a pack against labelled outcomes: precision, recall, F0.5, precision@k, lift, per-rule figures.
 
-    LABELS is a CSV with a profile file per row (relative to the CSV) and a label; intervals are
-    seeded bootstrap percentiles, so the same input gives the same report.
+    LABELS is a CSV with a label per row and either a profile file (relative to the CSV) or the
+    profile itself in mapped columns (--map); intervals are seeded bootstrap percentiles, so the
+    same input gives the same report.
 
     \b
     Examples:
       screen backtest rules/small-team-open-model.yaml labels.csv --on 2026-11-27
       screen backtest rules/ labels.csv --label-column invested --as-of-column decided_on --report backtest.md
+      screen backtest rules/ history.csv --map my-mapping.yaml --report backtest.html
     """
-    from screener.backtest import backtest_file, markdown, print_backtest
+    from screener.backtest import backtest_file, html, markdown, print_backtest
     from screener.config import load_settings
     from screener.files import atomic_write_text
 
@@ -226,6 +236,7 @@ def backtest_command(
         label_column=label_column,
         as_of_column=as_of_column,
         profile_column=profile_column,
+        mapping=mapping,
         on=on,
         rates=settings.fx,
         ks=ks or (5, 10, 20),
@@ -233,7 +244,8 @@ def backtest_command(
         seed=seed,
     )
     if report_path is not None:
-        atomic_write_text(report_path, markdown(report))
+        page = html(report) if report_path.suffix.lower() in {".html", ".htm"} else markdown(report)
+        atomic_write_text(report_path, page)
     if output_format == "json":
         click.echo(report.to_json())
     elif output_format == "markdown":

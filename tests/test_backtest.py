@@ -104,3 +104,51 @@ def test_bad_labels_are_located(write) -> None:
     )
     result = CliRunner().invoke(backtest_command, [str(pack), str(labels), "--label-column", "invested"])
     assert result.stderr == f"error: {labels}:1:1: no column 'invested' (columns: profile, label)\n"
+
+
+def test_html_report_draws_the_score_distribution(write, tmp_path) -> None:
+    pack, labels = setup(write)
+    report = tmp_path / "backtest.html"
+    result = CliRunner().invoke(
+        backtest_command, [str(pack), str(labels), "--report", str(report), "--on", "2026-11-27"]
+    )
+    assert result.exit_code == 0, result.output
+    page = report.read_text()
+    assert page.startswith("<!doctype html>")
+    assert "<svg" in page
+    # scores 100 (positive), 68.8 (positive), 37.5 (negative), 6.3 (positive), 100 (negative)
+    assert "<title>90–100: 1 positive</title>" in page
+    assert "<title>90–100: 1 negative</title>" in page
+    assert "<title>60–70: 1 positive</title>" in page
+    assert "<title>30–40: 1 negative</title>" in page
+    assert "<title>0–10: 1 positive</title>" in page
+    data = json.loads(
+        CliRunner().invoke(backtest_command, [str(pack), str(labels), "--format", "json", "--on", "2026-11-27"]).output
+    )
+    assert [(b["low"], b["positive"], b["negative"]) for b in data["score_bins"] if b["positive"] or b["negative"]] == [
+        (0, 1, 0),
+        (30, 0, 1),
+        (60, 1, 0),
+        (90, 1, 1),
+    ]
+
+
+def test_labels_can_hold_the_profiles_themselves(write) -> None:
+    pack = write("mini.yaml", PACK)
+    mapping = write(
+        "map.yaml",
+        "columns:\n  Company: {field: name}\n  Staff: {field: team.size, type: integer}\nignore: [outcome]\n",
+    )
+    labels = write("history.csv", "Company,Staff,outcome\nA,10,1\nB,30,0\nC,lots,1\n")
+    bad = CliRunner().invoke(
+        backtest_command, [str(pack), str(labels), "--map", str(mapping), "--label-column", "outcome"]
+    )
+    assert bad.exit_code == ExitCode.INVALID_INPUT
+    assert f"{labels}:4: Staff: 'lots' is not a number" in bad.output
+    labels = write("history.csv", "Company,Staff,outcome\nA,10,1\nB,30,0\n")
+    args = [str(pack), str(labels), "--map", str(mapping), "--label-column", "outcome", "--format", "json"]
+    result = CliRunner().invoke(backtest_command, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["companies"], data["positives"]) == (2, 1)
+    assert data["rules"][0] == {"id": "lean", "coverage": 1.0, "hit_rate": 0.5, "fired": 1, "precision_when_fired": 1.0}
