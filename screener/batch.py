@@ -11,8 +11,8 @@ Two streaming passes over the inputs, both in chunks spread over worker processe
 
 **Duplicate rule.** Records with the same :func:`~screener.profile.company_key` (website
 domain, else normalised name) are one company, scored once. The winner is the record with the
-most fields filled in; on a tie, the one with the latest ``as_of`` (a record without ``as_of``
-is oldest); on a tie, the one read first.
+most key fields filled in (those the completeness figure counts); on a tie, the one with the
+latest ``as_of`` (a record without ``as_of`` is oldest); on a tie, the one read first.
 
 Memory is flat in the number of records except for the duplicate index (one small entry per
 distinct company): ranked rows are sorted in runs of :data:`RUN_ROWS`, spilled to temporary
@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from pydantic import BaseModel
-
+from screener.derived import COMPLETENESS_FIELDS, is_present
 from screener.errors import ConfigError, EngineError, Location, Problem
 from screener.inputs import RawRecord, Record, expand, read_raw, validate
 from screener.mapping import Mapping as ColumnMapping
 from screener.mapping import load_mapping
+from screener.profile import Profile
 from screener.result import Verdict
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
@@ -260,13 +260,9 @@ def _check_chunk(raws: list[RawRecord]) -> list[_Check]:
     return checks
 
 
-def _filled(data: Any) -> int:
-    """How many values a profile gives: the leaves it sets (read from the models, not a dump)."""
-    if isinstance(data, BaseModel):
-        return sum(_filled(getattr(data, name)) for name in data.model_fields_set)
-    if isinstance(data, list):
-        return sum(_filled(v) for v in data)
-    return 0 if data is None else 1
+def _filled(profile: Profile) -> int:
+    """How many of the key profile fields (those the completeness figure counts) a record fills in."""
+    return sum(is_present(profile, path) for path in COMPLETENESS_FIELDS)
 
 
 def _record_data(record: Record) -> Any:
@@ -328,7 +324,7 @@ def _score(
                 rejects, raw.source, raw.line, _raw_data(raw),
                 [{"location": f"{raw.source}:{raw.line}" if raw.line else raw.source, "field": None,
                   "message": f"duplicate of company {key!r} ({source}{f':{line}' if line else ''}), which is kept "
-                             "because it has more fields filled in, else a later as_of, else it was read first"}],
+                             "because it has more key fields filled in, else a later as_of, else it was read first"}],
                 duplicate_of={"source": source, "line": line, "key": key},
             )  # fmt: skip
 

@@ -60,7 +60,9 @@ def _fraction(value: Any) -> float:
 def _enum_text(value: Any) -> Any:
     """Enumerations are case-insensitive and forgive spaces/underscores: 'Series A' → 'series-a'."""
     if isinstance(value, str):
-        return re.sub(r"[\s_]+", "-", value.strip().lower())
+        text = value.strip().lower()
+        # Most values are already canonical: skip the regex for them (it runs per field per record).
+        return re.sub(r"[\s_]+", "-", text) if (" " in text or "_" in text or "\t" in text) else text
     return value
 
 

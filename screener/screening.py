@@ -108,7 +108,7 @@ class Screener:
                     "id": rule_id,
                     "title": title,
                     "category": category,
-                    "outcome": result.value,
+                    "outcome": _OUTCOME_TEXT[result],
                     "points": points,
                     "knockout": knockout,
                     "rationale": None,
@@ -128,7 +128,7 @@ class Screener:
             "screened_on": evaluation.on.isoformat(),
             "pack": {"name": book.name, "version": book.version, "hash": book.hash},
             "score": totals.score,
-            "verdict": totals.verdict.value,
+            "verdict": str(totals.verdict),
             "coverage": totals.coverage,
             "points": totals.points,
             "knockouts": list(totals.knockouts),
@@ -228,6 +228,8 @@ def open_questions(profile: Profile, outcomes: Sequence[tuple[str, Outcome, list
     return asks + list(dict.fromkeys(custom))
 
 
+# Enum .value goes through a descriptor; the record is built millions of times in a batch.
+_OUTCOME_TEXT = {o: o.value for o in Outcome}
 _LIST_FIELDS = {
     "team.founders": "who the founders are and their backgrounds",
     "benchmarks": "benchmark results against the frontier",
