@@ -29,7 +29,6 @@ import datetime as dt
 import heapq
 import importlib
 import json
-import os
 import pickle
 import signal
 import tempfile
@@ -42,11 +41,13 @@ from typing import IO, Any
 
 from screener.derived import COMPLETENESS_FIELDS, is_present
 from screener.errors import ConfigError, EngineError, Location, Problem
+from screener.files import atomic_writer
 from screener.inputs import RawRecord, Record, expand, read_raw, validate
 from screener.mapping import Mapping as ColumnMapping
 from screener.mapping import load_mapping
 from screener.profile import Profile
 from screener.result import Verdict
+from screener.screening import Evaluation
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 #: Columns of the ranked output, in order.
@@ -170,7 +171,7 @@ def run_batch(request: BatchRequest) -> BatchSummary:
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(_Workers(config, request.workers))
-        rejects = stack.enter_context(_atomic(rejects_file))
+        rejects = stack.enter_context(atomic_writer(rejects_file))
         index = _check(files, mapping, request, pool, rejects, summary)
         runs = stack.enter_context(tempfile.TemporaryDirectory(prefix="screener-batch-"))
         spilled = _score(files, mapping, request, pool, rejects, summary, index, Path(runs))
@@ -286,7 +287,12 @@ def _write_reject(
     handle: IO[str], source: str, line: int, data: Any, errors: list[dict[str, Any]], **extra: Any
 ) -> None:
     entry = {"source": source, "line": line, "record": data, "errors": errors, **extra}
-    handle.write(json.dumps(entry, ensure_ascii=False, default=str))
+    try:
+        text = json.dumps(entry, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:  # NaN or Infinity in the record: keep it as the text it was read as
+        entry["record"] = json.dumps(data, ensure_ascii=False, default=str)
+        text = json.dumps(entry, ensure_ascii=False, default=str)
+    handle.write(text)
     handle.write("\n")
 
 
@@ -393,7 +399,7 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
         if state.store is not None:
             saved.append((result, record.profile.model_dump(mode="json")))
         if state.renderer is not None and evaluation.tally.verdict.at_least(config.memo_verdict):
-            _write_memo(state, record)
+            _write_memo(state, evaluation)
             memos += 1
     if state.store is not None:
         from screener import store
@@ -425,19 +431,16 @@ def ranked_row(result: dict[str, Any], raw: RawRecord) -> dict[str, Any]:
     }
 
 
-def _write_memo(state: _WorkerState, record: Record) -> None:
-    from screener.derived import derive
+def _write_memo(state: _WorkerState, evaluation: Evaluation) -> None:
     from screener.files import atomic_write_text, safe_child
     from screener.memo import MemoContext
 
-    assert state.renderer is not None and state.config.memos is not None and record.profile is not None
-    profile, on = record.profile, state.config.on
-    result = state.screener.screen(profile, on, explain=True)
-    derived = derive(profile, on).model_dump(mode="json")
-    text = state.renderer.render(MemoContext.build(result, profile, derived))
-    suffix = ".html" if ".html" in (state.renderer.template.name or "") else ".md"
+    assert state.renderer is not None and state.config.memos is not None
+    result = state.screener.result(evaluation, explain=True)
+    context = MemoContext.build(result, evaluation.profile, evaluation.derived.model_dump(mode="json"))
+    text = state.renderer.render(context)
     # Named after the company key: unique in a batch (duplicates are scored once) and stable across runs.
-    atomic_write_text(safe_child(state.config.memos, result.company.key, suffix), text)
+    atomic_write_text(safe_child(state.config.memos, result.company.key, state.renderer.suffix), text)
 
 
 # --- ranked output: sorted runs, merged -----------------------------------------------------------
@@ -476,8 +479,6 @@ def _write_ranked(path: Path, runs: list[Path]) -> None:
     if suffix == ".parquet":
         _write_parquet(path, rows)
         return
-    from screener.files import atomic_writer
-
     with atomic_writer(path, newline="") as handle:
         if suffix == ".jsonl":
             for row in rows:
@@ -505,35 +506,13 @@ def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
          ("knockouts", pa.list_(pa.string())), ("reasons", pa.list_(pa.string())), ("source", pa.string()),
          ("line", pa.int64())]
     )  # fmt: skip
-    with _atomic(path, binary=True) as handle:
+    with atomic_writer(path, "wb") as handle:
         writer = pq.ParquetWriter(handle, schema)
         try:
             for batch in _chunks(rows, RUN_ROWS):
                 writer.write_table(pa.Table.from_pylist(batch, schema=schema))
         finally:
             writer.close()
-
-
-@contextlib.contextmanager
-def _atomic(path: Path, binary: bool = False) -> Iterator[Any]:
-    if not binary:
-        from screener.files import atomic_writer
-
-        with atomic_writer(path) as handle:
-            yield handle
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temp).replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(temp).unlink()
-        raise
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from screener.cli_common import (
+    config_option,
     config_options,
     db_option,
     format_option,
@@ -228,9 +229,10 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> N
 @click.command("history")
 @click.argument("company")
 @db_option
+@config_option
 @format_option("table", "json", "csv")
 @reports_errors
-def history_command(company: str, db: str | None, output_format: str) -> None:
+def history_command(company: str, db: str | None, config: Path | None, output_format: str) -> None:
     """Every stored screening of COMPANY (name, website or key), newest first.
 
     \b
@@ -239,8 +241,9 @@ def history_command(company: str, db: str | None, output_format: str) -> None:
       screen history tinyllama.ai --format json
     """
     from screener import store
+    from screener.config import load_settings
 
-    engine = store.connect(db or None)
+    engine = store.connect(db or load_settings(config).defaults.database)
     try:
         rows = _rows(store.history(engine, company))
     finally:
@@ -256,10 +259,16 @@ def history_command(company: str, db: str | None, output_format: str) -> None:
 @click.option("--since", callback=parse_date, metavar="DATE", help="Only screenings on or after DATE (YYYY-MM-DD).")
 @click.option("--top", type=click.IntRange(min=1), help="Only the N best scores.")
 @db_option
+@config_option
 @format_option("table", "json", "csv")
 @reports_errors
 def list_command(
-    verdict: str | None, since: dt.date | None, top: int | None, db: str | None, output_format: str
+    verdict: str | None,
+    since: dt.date | None,
+    top: int | None,
+    db: str | None,
+    config: Path | None,
+    output_format: str,
 ) -> None:
     """Stored screenings, best score first.
 
@@ -269,8 +278,9 @@ def list_command(
       screen list --verdict strong-fit --since 2026-01-01 --format csv
     """
     from screener import store
+    from screener.config import load_settings
 
-    engine = store.connect(db or None)
+    engine = store.connect(db or load_settings(config).defaults.database)
     try:
         rows = _rows(store.latest(engine, verdict=verdict, since=since, top=top))
     finally:

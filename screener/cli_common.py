@@ -76,6 +76,15 @@ def on_option(func: F) -> F:
     )(func)
 
 
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Configuration file (default: ./screener.toml when present).",
+    )(func)
+
+
 def config_options(func: F) -> F:
     func = click.option(
         "--fx",
@@ -83,12 +92,7 @@ def config_options(func: F) -> F:
         metavar="CUR=RATE",
         help="Exchange rate in USD per unit, e.g. --fx EUR=1.08 (repeatable; overrides screener.toml).",
     )(func)
-    return click.option(
-        "--config",
-        "config",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Configuration file (default: ./screener.toml when present).",
-    )(func)
+    return config_option(func)
 
 
 def format_option(*choices: str) -> Callable[[F], F]:

@@ -63,6 +63,8 @@ def load_settings(path: Path | None = None, fx: Iterable[str] = ()) -> Settings:
             raise ConfigError("configuration file not found", Location(str(file))) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid TOML: {exc}", Location(str(file))) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the configuration: {exc}", Location(str(file))) from None
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:

@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from slugify import slugify
 
@@ -20,12 +20,19 @@ from screener.errors import ConfigError, Location
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO[str]]:
-    """Open a temporary file that replaces ``path`` only if the block finishes without error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO[Any]]:
+    """Open a temporary file that replaces ``path`` only if the block finishes without error.
+
+    ``mode`` "w" writes UTF-8 text, "wb" bytes. A folder that cannot be created or written is a
+    ConfigError naming it, not a traceback.
+    """
     try:
-        with os.fdopen(fd, mode, encoding="utf-8", newline=newline) as handle:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ConfigError(f"cannot write here: {exc.strerror or exc}", Location(str(path))) from None
+    try:
+        with os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8", newline=newline) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -41,9 +48,11 @@ def atomic_write_text(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def safe_child(folder: Path, name: str, suffix: str) -> Path:
-    """A file in ``folder`` named after ``name`` (slugified); never outside ``folder``."""
+def safe_child(folder: Path, name: str, suffix: str, number: int = 1) -> Path:
+    """A file in ``folder`` named after ``name`` (slugified, ``-<number>`` from 2 on); never outside ``folder``."""
     stem = slugify(name, max_length=80, word_boundary=True) or "company"
+    if number > 1:
+        stem = f"{stem}-{number}"  # after the cut, so that long names stay distinct
     target = (folder / f"{stem}{suffix}").resolve()
     if target.parent != folder.resolve():
         raise ConfigError(f"refusing to write outside the folder: {name!r}", Location(str(folder)))

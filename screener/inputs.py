@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,8 +134,9 @@ def validate(raw: RawRecord, rates: Mapping[str, float] | None = None, mapping: 
     context = {"rates": dict(rates or {})}
     if raw.kind == "jsonl":
         try:
-            return Record(raw, Profile.model_validate_json(raw.payload, context=context), [])
-        except ValidationError:
+            data = json.loads(raw.payload, object_pairs_hook=_unique_keys)
+            return Record(raw, Profile.model_validate(data, context=context), [])
+        except (ValidationError, ValueError, RecursionError):
             pass  # locate every problem the slow way below
         try:
             data = parse_json(raw.payload, raw.source, line_offset=raw.line)
@@ -150,6 +152,14 @@ def validate(raw: RawRecord, rates: Mapping[str, float] | None = None, mapping: 
             return Record(raw, None, exc.problems)
         return _validate_doc(raw, doc, rates, doc.data)
     return Record(raw, None, [Problem(str(raw.payload), Location(raw.source))])
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A profile file with a key given twice is refused (sources.py); so is such a JSON Lines record.
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise ValueError("duplicate key")
+    return data
 
 
 def _validate_doc(raw: RawRecord, doc: Document, rates: Mapping[str, float] | None, data: Any) -> Record:

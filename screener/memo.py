@@ -130,7 +130,8 @@ class MemoRenderer:
             raise TemplateError("templates folder not found", Location(str(templates)))
         folders = [str(templates)] if templates else []
         loader = jinja2.FileSystemLoader([*folders, str(packaged("templates"))])
-        self.env = texts.environment(loader, html=template.endswith((".html", ".html.j2", ".htm")))
+        self.html = template.endswith((".html", ".html.j2", ".htm", ".htm.j2"))
+        self.env = texts.environment(loader, html=self.html)
         try:
             self.template = self.env.get_template(template)
         except jinja2.TemplateNotFound:
@@ -140,6 +141,11 @@ class MemoRenderer:
             raise TemplateError(
                 f"template syntax error: {exc.message}", Location(exc.filename or template, exc.lineno)
             ) from None
+
+    @property
+    def suffix(self) -> str:
+        """The memo file's extension: what the template produces."""
+        return ".html" if self.html else ".md"
 
     def render(self, context: MemoContext) -> str:
         try:

@@ -221,6 +221,13 @@ class Profile(_Model):
             raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code such as 'US' or 'DE'")
         return value.upper()
 
+    @field_validator("website")
+    @classmethod
+    def _website(cls, value: str | None) -> str | None:
+        if value is not None and _host(value) is None:
+            raise ValueError(f"{value!r} is not a website address such as https://example.com")
+        return value
+
     @field_validator("founded", mode="before")
     @classmethod
     def _founded(cls, value: Any) -> Any:
@@ -273,16 +280,23 @@ def company_key(name: str, website: str | None) -> str:
     The website's domain (without scheme, ``www.`` or path) when there is one, because names
     vary in spelling; otherwise the name, lower-cased with punctuation and legal suffixes dropped.
     """
-    if website:
-        text = website.strip().lower()
-        host = urlsplit(text if "://" in text else f"//{text}").hostname or ""
-        host = host.removeprefix("www.")
-        if host:
-            return host
+    host = _host(website) if website else None
+    if host:
+        return host
     words = re.sub(r"[^\w]+", " ", name.lower()).split()
     while len(words) > 1 and words[-1] in _LEGAL_SUFFIXES:
         words.pop()
     return " ".join(words) or name.strip().lower()
+
+
+def _host(website: str) -> str | None:
+    """The host name of a website address, without ``www.``; None when there is none."""
+    text = website.strip().lower()
+    try:
+        host = urlsplit(text if "://" in text else f"//{text}").hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
+    return host.removeprefix("www.") if host and "." in host else None
 
 
 _LEGAL_SUFFIXES = frozenset({"inc", "llc", "ltd", "gmbh", "sa", "sas", "bv", "ab", "ag", "corp", "co", "plc", "oy"})

@@ -259,7 +259,7 @@ class _RuleCompiler:
     def __init__(self, doc: Document, problems: list[Problem]):
         self.doc = doc
         self.problems = problems
-        self.env = texts.environment()
+        self.env = texts.environment(escape=False)
         self.allowed_names = _template_names()
 
     def fail(self, index: int, rule_id: str, key: str, message: str, column: int = 0) -> None:

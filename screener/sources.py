@@ -99,8 +99,15 @@ def parse_json(text: str, file: str, line_offset: int = 0) -> Any:
     def reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a number Screener accepts")
 
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        data = dict(pairs)
+        if len(data) != len(pairs):
+            repeated = next(k for k in data if sum(k == p for p, _ in pairs) > 1)
+            raise ValueError(f"duplicate key {repeated!r}")
+        return data
+
     try:
-        return json.loads(text, parse_constant=reject_constant)
+        return json.loads(text, parse_constant=reject_constant, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         line = exc.lineno + (line_offset - 1 if line_offset else 0)
         raise InputError(f"invalid JSON: {exc.msg}", Location(file, line, exc.colno)) from None

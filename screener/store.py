@@ -8,9 +8,10 @@ Writes are transactional: a batch of screenings is saved entirely or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,12 @@ def connect(url: str | None = None) -> Engine:
     except ArgumentError:
         raise StoreError(f"not a database URL: {url!r}", Location("--db")) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the database folder: {exc.strerror or exc}", Location(parsed.database)
+            ) from None
     try:
         # orjson: a batch writes two JSON documents per company, and json.dumps was its largest cost.
         engine = create_engine(url, json_serializer=_dumps)
@@ -207,12 +213,20 @@ def _row(result: dict[str, Any], profile: dict[str, Any], now: dt.datetime) -> d
     }
 
 
+@contextlib.contextmanager
+def _reading(engine: Engine) -> Iterator[None]:
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read screenings: {_reason(exc)}", Location(safe_url(str(engine.url)))) from None
+
+
 def history(engine: Engine, company: str) -> list[ScreeningRead]:
     """Every stored screening of a company (by name, website or key), newest first."""
     from screener.profile import company_key
 
     keys = {company_key(company, None), company_key(company, company if "." in company else None), company.lower()}
-    with Session(engine) as session:
+    with _reading(engine), Session(engine) as session:
         query = (
             select(Screening)
             .where(
@@ -227,7 +241,7 @@ def latest(
     engine: Engine, *, verdict: str | None = None, since: dt.date | None = None, top: int | None = None
 ) -> Sequence[ScreeningRead]:
     """Stored screenings, best score first, optionally filtered by verdict and screening date."""
-    with Session(engine) as session:
+    with _reading(engine), Session(engine) as session:
         query = select(Screening)
         if verdict:
             query = query.where(Screening.verdict == verdict)

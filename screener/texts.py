@@ -41,17 +41,19 @@ def _date(value: dt.date | str | None) -> str:
     return "n/a" if value is None else str(value)
 
 
-def environment(loader: BaseLoader | None = None, *, html: bool = False) -> SandboxedEnvironment:
+def environment(loader: BaseLoader | None = None, *, html: bool = False, escape: bool = True) -> SandboxedEnvironment:
     """A sandboxed, strict environment with Screener's filters (money, percent, number, date).
 
     ``html=True`` autoescapes fully (for HTML output); otherwise only ``<``, ``>`` and ``&`` are
-    escaped, which keeps Markdown readable while making it inert as HTML.
+    escaped, which keeps Markdown readable while making it inert as HTML. ``escape=False`` is for
+    text that is escaped where it is finally output (rule rationales end up in memos, JSON and
+    the terminal alike, so they stay plain text until then).
     """
     env = SandboxedEnvironment(
         loader=loader,
         undefined=StrictUndefined,
         autoescape=html,
-        finalize=None if html else _escape_markdown,
+        finalize=_escape_markdown if escape and not html else None,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

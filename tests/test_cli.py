@@ -169,3 +169,45 @@ def test_help_is_quick_to_reach_and_has_examples(run) -> None:
         result = run(*command, "--help")
         assert result.exit_code == 0
         assert "Examples:" in result.output
+
+
+def test_long_names_that_slugify_alike_get_numbered_memos(run, write, tmp_path: Path) -> None:
+    long = " ".join(["Frontier"] * 25)
+    a = write("a.yaml", f"name: {long} Alpha\nwebsite: a.example\n")
+    b = write("b.yaml", f"name: {long} Beta\nwebsite: b.example\n")
+    result = run(str(a), str(b), "--no-db", "--memos", str(tmp_path / "m"))
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "m").iterdir())) == 2
+
+
+def test_the_same_company_twice_is_refused_before_anything_is_written(run, write, tmp_path: Path) -> None:
+    a = write("a.yaml", "name: Acme\nwebsite: https://acme.example\n")
+    b = write("b.yaml", "name: Acme Inc\nwebsite: acme.example/about\n")
+    db = tmp_path / "s.db"
+    result = run(str(a), str(b), "--db", str(db))
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert f"error: {b}: the same company (acme.example) as {a}" in result.output
+    assert not db.exists()
+
+
+def test_rationales_are_escaped_once(run, write, tmp_path: Path) -> None:
+    profile = write("p.yaml", "name: Law & Order <AI>\nteam: {size: 5}\n")
+    as_json = run(str(profile), "--no-db", "--no-memo", "--format", "json")
+    lean = next(r for r in json.loads(as_json.output)["rules"] if r["id"] == "team-lean")
+    assert lean["rationale"].startswith("Law & Order <AI> runs with 5")
+    run(str(profile), "--no-db", "--memos", str(tmp_path / "m"))
+    memo = (tmp_path / "m" / "law-order-ai.md").read_text()
+    assert "Law &amp; Order &lt;AI&gt; runs with 5" in memo
+    assert "&amp;amp;" not in memo
+
+
+def test_unwritable_places_are_clear_errors(run, write, tmp_path: Path) -> None:
+    profile = write("p.yaml", "name: Acme\n")
+    blocker = write("file.txt", "x")
+    memos = run(str(profile), "--no-db", "--memos", str(blocker / "sub"))
+    assert memos.exit_code == ExitCode.CONFIG_ERROR
+    assert "cannot create the memo folder" in memos.output
+    db = run(str(profile), "--no-memo", "--db", str(blocker / "x.db"))
+    assert db.exit_code == ExitCode.STORE_ERROR
+    assert "cannot create the database folder" in db.output
+    assert "Traceback" not in memos.output + db.output

@@ -172,3 +172,11 @@ def test_mapping_file_problems_are_located(write):
 )
 def test_convert(text, spec, value):
     assert convert(text, Column(**spec)) == value
+
+
+def test_a_json_lines_record_with_a_repeated_key_is_rejected_like_a_file(tmp_path) -> None:
+    from screener.inputs import RawRecord, validate
+
+    record = validate(RawRecord(0, "deals.jsonl", 3, "jsonl", '{"name": "A", "name": "B"}\n'))
+    assert record.profile is None
+    assert [str(p) for p in record.problems] == ["deals.jsonl:3: invalid JSON: duplicate key 'name'"]

@@ -194,3 +194,8 @@ def test_true_is_not_a_headcount() -> None:
 def test_ratios_are_capped_so_the_engine_can_hold_them() -> None:
     profile = Profile.model_validate({"name": "R", "compute": {"monthly_compute": 10**14}, "traction": {"arr": 1}})
     assert derive(profile, dt.date(2026, 1, 1)).compute_to_revenue == 1_000_000
+
+
+def test_a_website_must_have_a_host(write) -> None:
+    with pytest.raises(ProfileError, match=r"site\.yaml:2:1: website: 'http://\[bad' is not a website address"):
+        load_profile(write("site.yaml", "name: S\nwebsite: 'http://[bad'\n"))

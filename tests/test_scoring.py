@@ -108,7 +108,7 @@ def test_the_batch_record_equals_the_typed_result(screener) -> None:
     from screener.profile import load_profile
     from tests.conftest import FIXTURES
 
-    for path in sorted(FIXTURES.glob("*.yaml")) + [FIXTURES / "tessellate-tax.json"]:
+    for path in [*sorted(FIXTURES.glob("*.yaml")), FIXTURES / "tessellate-tax.json"]:
         profile = load_profile(path, {"EUR": 1.08})
         evaluation = screener.evaluate(profile, ON)
         assert screener.record(evaluation) == screener.result(evaluation, explain=False).model_dump(mode="json")
