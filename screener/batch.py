@@ -491,9 +491,16 @@ def _write_ranked(path: Path, runs: list[Path]) -> None:
             writer.writerow(COLUMNS)
             for row in rows:
                 writer.writerow(
-                    [*(row[c] for c in COLUMNS[:7]), "; ".join(row["knockouts"]), "; ".join(row["reasons"]),
-                     row["source"], row["line"]]
+                    [*(_cell(row[c]) for c in COLUMNS[:7]), "; ".join(row["knockouts"]),
+                     "; ".join(row["reasons"]), _cell(row["source"]), row["line"]]
                 )  # fmt: skip
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula (company names come from the input)."""
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + value
+    return value
 
 
 def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:

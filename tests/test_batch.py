@@ -268,3 +268,11 @@ def test_an_extreme_ratio_is_capped_and_scored(tmp_path):
     summary = json.loads(stdout)
     assert code == ExitCode.OK
     assert (summary["read"], summary["scored"], summary["rejected"]) == (2, 2, 0)
+
+
+def test_csv_output_does_not_carry_spreadsheet_formulas(tmp_path):
+    path = write_jsonl(tmp_path / "deals.jsonl", [profile(1, name="=HYPERLINK(1)", website=None)])
+    code, _, _ = batch(str(path), "--no-db", "--out", str(tmp_path / "o.csv"))
+    assert code == ExitCode.OK
+    (row,) = read_csv(tmp_path / "o.csv")
+    assert row["name"] == "'=HYPERLINK(1)"
