@@ -145,24 +145,6 @@ def fields() -> dict[str, FieldSpec]:
     return {s.path: s for s in specs if s.path not in {"name", "notes", "website"}}
 
 
-def read_value(profile: Profile, derived: Derived, path: str) -> Any:
-    """The validated value at a dotted ``path`` (``derived.x`` reads the derived values), or None."""
-    value: Any = profile
-    parts = path.split(".")
-    if parts[0] == "derived":
-        value, parts = derived, parts[1:]
-    for part in parts:
-        value = getattr(value, part, None)
-        if value is None:
-            return None
-    return value
-
-
-def encode_fact(profile: Profile, derived: Derived, paths: typing.Iterable[str]) -> dict[str, Any]:
-    """The engine-ready values of ``paths``, by dotted path; absent values are left out."""
-    return FactEncoder(tuple(paths))(profile, derived)
-
-
 class FactEncoder:
     """Encodes the same fields of many profiles: the path splitting and lookups are done once."""
 
