@@ -110,8 +110,8 @@ class Rule:
     index: int
     condition: conditions.Node
     reads: tuple[str, ...]
-    rationale: jinja2.Template
-    question: jinja2.Template | None
+    rationale: texts.Snippet
+    question: texts.Snippet | None
     location: Location
 
     @property
@@ -298,7 +298,7 @@ class _RuleCompiler:
         line, col = self.doc.locations.get(("rules", index), (0, 0))
         return Rule(spec, index, node, reads, rationale, question, Location(self.doc.file, line, col))
 
-    def template(self, index: int, spec: RuleSpec, key: str, source: str) -> jinja2.Template | None:
+    def template(self, index: int, spec: RuleSpec, key: str, source: str) -> texts.Snippet | None:
         try:
             parsed = self.env.parse(source)
         except jinja2.TemplateSyntaxError as exc:
@@ -308,7 +308,7 @@ class _RuleCompiler:
         if unknown:
             self.fail(index, spec.id, key, f"unknown template variable(s): {', '.join(unknown)}")
             return None
-        return self.env.from_string(source)
+        return texts.Snippet(self.env, source)
 
 
 def content_hash(data: Any) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from screener import schema
+from screener import schema, texts
 from screener.derived import INPUTS, Derived, derive, is_present
 from screener.engine import Engine
 from screener.errors import Problem, RuleError
@@ -236,7 +236,7 @@ _LIST_FIELDS = {
 }
 
 
-def _render(rule: Rule, template: jinja2.Template, context: dict[str, Any], what: str) -> str:
+def _render(rule: Rule, template: texts.Snippet, context: dict[str, Any], what: str) -> str:
     try:
         return " ".join(template.render({**context, "rule": rule.spec.model_dump()}).split())
     except jinja2.TemplateError as exc:
