@@ -113,6 +113,8 @@ def parse_fraction(value: object, *, allow_above_one: bool = False) -> float:
         except ValueError:
             raise UnitError(f"cannot read {value!r} as a fraction; write e.g. 0.62 or '62%'") from None
         if percent:
+            if not allow_above_one and not 0 <= number <= 100:
+                raise UnitError(f"{text} is outside 0%..100%")
             number /= 100
     elif isinstance(value, int | float):
         number = float(value)

@@ -113,7 +113,7 @@ def test_csv_with_units_and_dash_as_missing(write):
         [
             f"{path}:4: Raised ($k): 'lots' is not a number",
             f"{path}:4: Staff: '3.5' is not a whole number",
-            f"{path}:4: Margin: 1.5 is outside 0..1 (did you mean '1.5%'?)",
+            f"{path}:4: Margin: 150% is outside 0%..100%",
         ]
     ]
     assert gamma.data["Company"] == "Gamma"

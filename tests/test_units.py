@@ -90,3 +90,8 @@ def test_money_commas_must_group_thousands() -> None:
         parse_money("$1,,,5M")
     with pytest.raises(UnitError):
         parse_money("12,34")
+
+
+def test_a_percent_out_of_range_is_reported_as_written() -> None:
+    with pytest.raises(UnitError, match=r"^500% is outside 0%\.\.100%$"):
+        parse_fraction("500%")
