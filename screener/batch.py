@@ -14,9 +14,9 @@ domain, else normalised name) are one company, scored once. The winner is the re
 most key fields filled in (those the completeness figure counts); on a tie, the one with the
 latest ``as_of`` (a record without ``as_of`` is oldest); on a tie, the one read first.
 
-Memory is flat in the number of records except for the duplicate index (one small entry per
-distinct company): ranked rows are sorted in runs of :data:`RUN_ROWS`, spilled to temporary
-files and merged with :func:`heapq.merge`. Output files are written atomically: a failed or
+Memory is flat in the number of records: the duplicate index lives in a scratch SQLite file,
+and ranked rows are sorted in runs of :data:`RUN_ROWS`, spilled to temporary files and merged
+with :func:`heapq.merge`. Output files are written atomically: a failed or
 interrupted run leaves the previous file (or none). Database rows are upserted on (company,
 pack, version), so re-running a batch, also after ``kill -9``, completes it without duplicates.
 """
@@ -172,9 +172,10 @@ def run_batch(request: BatchRequest) -> BatchSummary:
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(_Workers(config, request.workers))
         rejects = stack.enter_context(atomic_writer(rejects_file))
-        index = _check(files, mapping, request, pool, rejects, summary)
-        runs = stack.enter_context(tempfile.TemporaryDirectory(prefix="screener-batch-"))
-        spilled = _score(files, mapping, request, pool, rejects, summary, index, Path(runs))
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="screener-batch-")))
+        index = stack.enter_context(contextlib.closing(_Index(scratch / "index.db")))
+        _check(files, mapping, request, pool, rejects, summary, index)
+        spilled = _score(files, mapping, request, pool, rejects, summary, index, scratch)
         if request.out is not None:
             _write_ranked(request.out, spilled)
             summary.out = request.out
@@ -185,23 +186,54 @@ def run_batch(request: BatchRequest) -> BatchSummary:
 # --- pass 1: validate, collect rejects and the duplicate index ---------------------------------
 
 
-@dataclass
 class _Index:
-    """What the duplicate rule needs: per company key the best record so far; losers by position."""
+    """What the duplicate rule needs, kept in a scratch SQLite file so memory stays flat.
 
-    best: dict[str, tuple[tuple[int, int, int], str, int]] = field(default_factory=dict)
-    losers: dict[int, str] = field(default_factory=dict)  #: seq → company key
-    rejected: set[int] = field(default_factory=set)
+    Per company key the best record so far (its rank, position and place in the input), and per
+    position the records not to score: rejected ones and duplicates that lost. Pass 2 reads
+    the latter back in input order, alongside the records themselves.
+    """
 
-    def offer(self, key: str, rank: tuple[int, int, int], source: str, line: int) -> None:
-        held = self.best.get(key)
-        if held is None:
-            self.best[key] = (rank, source, line)
-        elif rank > held[0]:
-            self.losers[-held[0][2]] = key
-            self.best[key] = (rank, source, line)
-        else:
-            self.losers[-rank[2]] = key
+    def __init__(self, path: Path):
+        import sqlite3
+
+        self.db = sqlite3.connect(path)
+        self.db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE best (key TEXT PRIMARY KEY, r1 INT, r2 INT, r3 INT, seq INT, source TEXT, line INT);
+            CREATE TABLE skip (seq INTEGER PRIMARY KEY, key TEXT);  -- key NULL: rejected
+            """
+        )
+
+    def reject(self, seqs: list[int]) -> None:
+        self.db.executemany("INSERT INTO skip VALUES (?, NULL)", [(seq,) for seq in seqs])
+
+    def offer(self, offers: list[tuple[str, tuple[int, int, int], int, str, int]]) -> None:
+        """Offer (key, rank, seq, source, line) records; the higher rank keeps the key."""
+        lookup = "SELECT r1, r2, r3, seq FROM best WHERE key = ?"
+        for key, rank, seq, source, line in offers:
+            held = self.db.execute(lookup, (key,)).fetchone()
+            if held is not None and tuple(held[:3]) >= rank:
+                self.db.execute("INSERT INTO skip VALUES (?, ?)", (seq, key))
+                continue
+            if held is not None:
+                self.db.execute("INSERT INTO skip VALUES (?, ?)", (held[3], key))
+            self.db.execute("INSERT OR REPLACE INTO best VALUES (?, ?, ?, ?, ?, ?, ?)", (key, *rank, seq, source, line))
+        self.db.commit()
+
+    def skips(self) -> Iterator[tuple[int, str | None]]:
+        """(position, key) of every record not to score, in input order; key None: rejected."""
+        yield from self.db.execute("SELECT seq, key FROM skip ORDER BY seq")
+
+    def winner(self, key: str) -> tuple[str, int]:
+        """Where the record kept for ``key`` is: source and line."""
+        source, line = self.db.execute("SELECT source, line FROM best WHERE key = ?", (key,)).fetchone()
+        return source, line
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def _check(
@@ -211,23 +243,26 @@ def _check(
     pool: _Workers,
     rejects: IO[str],
     summary: BatchSummary,
-) -> _Index:
-    index = _Index()
+    index: _Index,
+) -> None:
     done = 0
     raws = read_raw(files, mapping, summary.warnings.append)
     for checks in pool.map(_check_chunk, _chunks(raws, request.chunk_size)):
+        offers, rejected = [], []
         for check in checks:
             summary.read += 1
             if check.key is None:
                 summary.rejected += 1
-                index.rejected.add(check.seq)
+                rejected.append(check.seq)
                 _write_reject(rejects, check.source, check.line, check.data, check.problems)
             else:
-                index.offer(check.key, (check.filled, check.as_of, -check.seq), check.source, check.line)
+                rank = (check.filled, check.as_of, -check.seq)
+                offers.append((check.key, rank, check.seq, check.source, check.line))
+        index.reject(rejected)
+        index.offer(offers)
         done += len(checks)
         if request.progress:
             request.progress("checking", done, None)
-    return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,16 +351,19 @@ def _score(
     done = 0
 
     def winners() -> Iterator[RawRecord]:
-        nonlocal done
+        skips = index.skips()
+        skip = next(skips, None)
         for raw in read_raw(files, mapping):
-            if raw.seq in index.rejected:
-                continue
-            key = index.losers.get(raw.seq)
-            if key is None:
+            while skip is not None and skip[0] < raw.seq:
+                skip = next(skips, None)
+            if skip is None or skip[0] != raw.seq:
                 yield raw
                 continue
+            key = skip[1]
+            if key is None:  # rejected in pass 1
+                continue
             summary.duplicates += 1
-            _rank, source, line = index.best[key]
+            source, line = index.winner(key)
             _write_reject(
                 rejects, raw.source, raw.line, _raw_data(raw),
                 [{"location": f"{raw.source}:{raw.line}" if raw.line else raw.source, "field": None,
