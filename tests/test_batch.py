@@ -276,3 +276,18 @@ def test_csv_output_does_not_carry_spreadsheet_formulas(tmp_path):
     assert code == ExitCode.OK
     (row,) = read_csv(tmp_path / "o.csv")
     assert row["name"] == "'=HYPERLINK(1)"
+
+
+def test_the_duplicate_index_keeps_the_best_record_and_lists_the_rest_in_input_order(tmp_path):
+    import contextlib
+
+    from screener.batch import _Index
+
+    with contextlib.closing(_Index(tmp_path / "index.db")) as index:
+        index.reject([2])
+        index.offer([("a", (5, 0, 0), 0, "f", 1), ("b", (1, 0, -1), 1, "f", 2)])
+        # a later, better record displaces the first; a later, worse one loses to it
+        index.offer([("a", (7, 0, -3), 3, "f", 4), ("a", (6, 0, -4), 4, "f", 5)])
+        assert list(index.skips()) == [(0, "a"), (2, None), (4, "a")]
+        assert index.winner("a") == ("f", 4)
+        assert index.winner("b") == ("f", 2)
