@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from screener.mapping import Mapping as ColumnMapping
 
-from screener.errors import InputError, Location, Problem, ProfileError
+from screener.errors import InputError, Location, Problem
 from screener.profile import Profile
 from screener.result import Outcome, ScreeningResult, Verdict
 
@@ -224,23 +224,15 @@ def backtest_file(
     seed: int = 0,
 ) -> BacktestReport:
     """Screen every labelled profile with the pack and measure the screen against the labels."""
-    from screener.profile import load_profile
+    from screener.pipeline import load_profiles
     from screener.rulebook import load_rulebook
     from screener.screening import Screener
 
     rulebook = load_rulebook(pack)
     rows = read_labels(labels, label_column, as_of_column, profile_column, mapping, rates)
-    profiles, problems = [], []
-    for row in rows:
-        if isinstance(row.profile, Profile):
-            profiles.append(row.profile)
-            continue
-        try:
-            profiles.append(load_profile(row.profile, rates))
-        except (ProfileError, InputError) as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise ProfileError(problems)
+    # Profile files are loaded together, so that every invalid one is reported at once.
+    loaded = iter(load_profiles([row.profile for row in rows if isinstance(row.profile, Path)], rates or {}))
+    profiles = [row.profile if isinstance(row.profile, Profile) else next(loaded) for row in rows]
     results: list[ScreeningResult] = []
     with Screener(rulebook) as screener:
         for row, profile in zip(rows, profiles, strict=True):
