@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from screener import schema, texts
+from screener import conditions, schema, texts
 from screener.derived import INPUTS, Derived, derive, is_present
 from screener.engine import Engine
 from screener.errors import Problem, RuleError
@@ -44,7 +44,7 @@ class Screener:
     def __init__(self, rulebook: Rulebook):
         self.rulebook = rulebook
         self.engine = Engine(rulebook)
-        self.paths = tuple(dict.fromkeys(p for r in rulebook.rules for p in _fields_needed(r)))
+        self.paths = tuple(dict.fromkeys(p for r in rulebook.rules for p in conditions.mentions(r.condition)))
         self._encode = schema.FactEncoder(self.paths)
         self._static = tuple(
             (r.id, r.spec.title, r.spec.category, r.points, r.knockout, tuple(r.spec.tags)) for r in rulebook.rules
@@ -163,12 +163,6 @@ def screen(profile: Profile, rulebook: Rulebook, on: dt.date | None = None) -> S
     """Screen one profile with a rule pack (today when ``on`` is None)."""
     with Screener(rulebook) as screener:
         return screener.screen(profile, on or dt.date.today())
-
-
-def _fields_needed(rule: Rule) -> tuple[str, ...]:
-    from screener.conditions import mentions
-
-    return mentions(rule.condition)
 
 
 def _context(profile: Profile, derived: Derived, on: dt.date) -> dict[str, Any]:
