@@ -495,7 +495,7 @@ def html(report: BacktestReport) -> str:
 
     env = texts.environment(jinja2.FileSystemLoader(str(packaged("templates"))), html=True)
     tallest = max((max(b.positive, b.negative) for b in report.score_bins), default=0) or 1
-    return env.get_template("backtest.html.j2").render(report=report, tallest=tallest, percent=_show)
+    return env.get_template("reports/backtest.html.j2").render(report=report, tallest=tallest, percent=_show)
 
 
 def print_backtest(report: BacktestReport) -> None:

@@ -16,7 +16,16 @@ from pathlib import Path
 import click
 
 from screener.cli_batch import batch_command, history_command, list_command
-from screener.cli_common import config_options, db_option, format_option, on_option, reports_errors, rules_option
+from screener.cli_common import (
+    config_options,
+    db_option,
+    format_option,
+    on_option,
+    reports_errors,
+    rules_option,
+    templates_option,
+)
+from screener.cli_memo import memo_command, templates_group
 from screener.cli_rules import backtest_command, diff_command, explain_command, rules_group
 from screener.errors import ConfigError, ExitCode
 
@@ -42,22 +51,22 @@ def main() -> None:
       screen fixtures/tinyllama-legal.yaml              # screen one company (same as 'screen score ...')
       screen fixtures/*.yaml --format json --no-memo    # several, as JSON
       screen history "Tinyllama Legal"                  # past screenings of a company
+      screen memo fixtures/tinyllama-legal.yaml --format html   # an HTML memo draft
     """
 
 
 @main.command("score")
 @click.argument("profiles", nargs=-1, required=True, type=click.Path(path_type=Path))
 @rules_option
+@templates_option
 @click.option(
-    "--templates",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder of memo templates that override the packaged ones.",
+    "--template", default="memo", show_default=True, help="Memo template: a name (memo, summary, pass-note) or file."
 )
-@click.option("--template", default="memo.md.j2", show_default=True, help="Memo template name.")
 @click.option(
     "--memos", type=click.Path(path_type=Path, file_okay=False), help="Folder to write memos to (default: ./memos)."
 )
 @click.option("--no-memo", is_flag=True, help="Do not write memos.")
+@click.option("--force", is_flag=True, help="Replace memos edited since they were generated.")
 @db_option
 @click.option("--no-db", is_flag=True, help="Do not record the screening in the database.")
 @on_option
@@ -71,6 +80,7 @@ def score_command(
     template: str,
     memos: Path | None,
     no_memo: bool,
+    force: bool,
     db: str | None,
     no_db: bool,
     on: dt.date | None,
@@ -99,10 +109,12 @@ def score_command(
         rules=rules,
         on=on or dt.date.today(),
         rates=settings.fx,
-        templates=templates,
+        templates=templates
+        or (Path(settings.defaults.templates).expanduser() if settings.defaults.templates else None),
         template=template,
         memos=None if no_memo else (memos or Path(settings.defaults.memos or "memos")),
         database=None if no_db else (db or settings.defaults.database or ""),
+        force=force,
     )
     outcome = screen_files(request)
     if output_format == "json":
@@ -118,6 +130,8 @@ main.add_command(rules_group)
 main.add_command(explain_command)
 main.add_command(diff_command)
 main.add_command(backtest_command)
+main.add_command(memo_command)
+main.add_command(templates_group)
 
 
 def run() -> None:

@@ -66,6 +66,14 @@ def db_option(func: F) -> F:
     )(func)
 
 
+def templates_option(func: F) -> F:
+    return click.option(
+        "--templates",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Folder of memo templates searched before the packaged ones (default: [defaults] templates).",
+    )(func)
+
+
 def on_option(func: F) -> F:
     return click.option(
         "--on",

@@ -33,6 +33,7 @@ class Defaults(BaseModel):
 
     database: str | None = None
     memos: str | None = None
+    templates: str | None = None  #: a folder of memo templates searched before the packaged ones
 
 
 class Settings(BaseModel):

@@ -25,6 +25,7 @@ class ExitCode(enum.IntEnum):
     CONFIG_ERROR = 5  #: configuration, template or environment problem (e.g. unsupported Python)
     STORE_ERROR = 6  #: the database could not be reached or written
     REJECTS = 7  #: a batch finished but some records were rejected (see the rejects file)
+    NOT_FOUND = 8  #: what was asked for is not in the database (e.g. ``screen memo --from-db``)
 
 
 @dataclass(frozen=True, order=True)
@@ -105,6 +106,16 @@ class ConfigError(ScreenerError):
 
 class TemplateError(ConfigError):
     """A memo template is missing, invalid, or uses a variable the context does not have."""
+
+
+class NotFoundError(ScreenerError):
+    """The database holds nothing for what was asked (a company never screened)."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class OverwriteError(ConfigError):
+    """Writing would replace a file the user has edited since Screener generated it (a memo)."""
 
 
 class EngineError(ScreenerError):

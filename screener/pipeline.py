@@ -2,20 +2,19 @@
 
 Nothing is written unless every input is valid and every memo renders: profiles are
 validated first (all problems reported at once), results and memo texts are computed in
-memory, the memo folder is checked, the database rows are saved in one transaction, and only
-then are memo files written, each atomically.
+memory, the memo folder is checked (an edited memo is not replaced without ``force``), the
+database rows are saved in one transaction, and only then are memo files written, each
+atomically.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from screener.errors import ConfigError, Location, Problem, ProfileError, ScreenerError
-from screener.files import atomic_write_text, safe_child
+from screener.errors import Location, Problem, ProfileError, ScreenerError
 from screener.memo import MemoContext, MemoRenderer
 from screener.profile import Profile, company_key, load_profile
 from screener.result import ScreeningResult
@@ -30,9 +29,10 @@ class ScreenRequest:
     rules: Path | None = None
     rates: Mapping[str, float] = field(default_factory=dict)
     templates: Path | None = None
-    template: str = "memo.md.j2"
+    template: str = "memo"  #: a template name (memo, summary, pass-note) or file (memo.html.j2)
     memos: Path | None = None  #: None: write no memos
     database: str | None = None  #: None: do not record; "": the default database
+    force: bool = False  #: replace memos edited since they were generated
 
 
 @dataclass
@@ -59,17 +59,27 @@ def load_profiles(paths: list[Path], rates: Mapping[str, float]) -> list[Profile
 def screen_files(request: ScreenRequest) -> ScreenOutcome:
     rulebook = load_rulebook(request.rules)
     profiles = load_profiles(request.profiles, request.rates)
-    _refuse_repeated_companies(request.profiles, profiles)
+    refuse_repeated_companies(request.profiles, profiles)
     renderer = MemoRenderer(request.templates, request.template) if request.memos is not None else None
     with Screener(rulebook) as screener:
         evaluations = [screener.evaluate(profile, request.on) for profile in profiles]
         results = [screener.result(evaluation) for evaluation in evaluations]
-    texts = []
-    if renderer is not None:
-        for evaluation, result in zip(evaluations, results, strict=True):
-            context = MemoContext.build(result, evaluation.profile, evaluation.derived.model_dump(mode="json"))
+    texts, paths = [], []
+    if renderer is not None and request.memos is not None:
+        from screener.memo import comparables, files
+
+        peers = comparables.for_each(request.database, rulebook.name, list(zip(results, profiles, strict=True)))
+        for evaluation, result, found in zip(evaluations, results, peers, strict=True):
+            context = MemoContext.build(
+                result,
+                evaluation.profile,
+                evaluation.derived.model_dump(mode="json"),
+                comparables=found,
+                description=rulebook.spec.description or None,
+            )
             texts.append(renderer.render(context))
-    paths = _memo_paths(renderer, request.memos, results) if renderer and request.memos else []
+        paths = files.plan(request.memos, [r.company.name for r in results], renderer.suffix)
+        files.refuse_edited(paths, force=request.force)
     database = None
     if request.database is not None:
         from screener import store
@@ -80,12 +90,15 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
         finally:
             engine.dispose()
         database = store.safe_url(str(engine.url))
-    for path, text in zip(paths, texts, strict=True):
-        atomic_write_text(path, text)
+    if paths:
+        from screener.memo import files
+
+        for path, text in zip(paths, texts, strict=True):
+            files.write(path, text)
     return ScreenOutcome(rulebook, results, paths, database)
 
 
-def _refuse_repeated_companies(paths: list[Path], profiles: list[Profile]) -> None:
+def refuse_repeated_companies(paths: list[Path], profiles: list[Profile]) -> None:
     """Two files describing one company would race for one database row: say so instead."""
     seen: dict[str, Path] = {}
     problems = []
@@ -97,22 +110,3 @@ def _refuse_repeated_companies(paths: list[Path], profiles: list[Profile]) -> No
         seen.setdefault(key, path)
     if problems:
         raise ProfileError(problems)
-
-
-def _memo_paths(renderer: MemoRenderer, folder: Path, results: list[ScreeningResult]) -> list[Path]:
-    """Where each memo goes, checked before anything is written: the folder exists and is writable."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the memo folder: {exc.strerror or exc}", Location(str(folder))) from None
-    if not os.access(folder, os.W_OK):
-        raise ConfigError("the memo folder is not writable", Location(str(folder)))
-    paths: list[Path] = []
-    for result in results:
-        number = 1
-        path = safe_child(folder, result.company.name, renderer.suffix)
-        while path in paths:  # two companies whose names slugify alike
-            number += 1
-            path = safe_child(folder, result.company.name, renderer.suffix, number)
-        paths.append(path)
-    return paths

@@ -251,3 +251,28 @@ def latest(
         if top:
             query = query.limit(top)
         return [ScreeningRead.model_validate(row, from_attributes=True) for row in session.exec(query)]
+
+
+def peers(
+    engine: Engine, *, pack_name: str, exclude_key: str, sector: str | None, stage: str | None, limit: int = 500
+) -> list[ScreeningRead]:
+    """The newest screenings under ``pack_name`` of other companies sharing the sector or the stage.
+
+    Newest first, at most ``limit`` rows (a company screened under several pack versions may
+    appear more than once). Sector is compared case-insensitively.
+    """
+    if not sector and not stage:
+        return []
+    shares = []
+    if sector:
+        shares.append(func.lower(col(Screening.profile)["sector"].as_string()) == sector.lower())
+    if stage:
+        shares.append(col(Screening.profile)["stage"].as_string() == stage)
+    with _reading(engine), Session(engine) as session:
+        query = (
+            select(Screening)
+            .where(Screening.pack_name == pack_name, Screening.company_key != exclude_key, or_(*shares))
+            .order_by(col(Screening.screened_on).desc(), col(Screening.updated_at).desc(), col(Screening.id).desc())
+            .limit(limit)
+        )
+        return [ScreeningRead.model_validate(row, from_attributes=True) for row in session.exec(query)]

@@ -10,6 +10,7 @@ autoescaping.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from jinja2 import BaseLoader, StrictUndefined, Template
@@ -18,14 +19,17 @@ from markupsafe import Markup
 
 from screener.units import format_money
 
-_HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ANGLES = str.maketrans({"<": "&lt;", ">": "&gt;"})
+_BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")
 
 
 def _escape_markdown(value: Any) -> Any:
+    # Idempotent (an existing entity is left alone) because a macro's output is printed again by
+    # its caller; angle brackets, the only way to make markup, are always escaped.
     if isinstance(value, Markup):
         return value
     if isinstance(value, str):
-        return value.translate(_HTML_ESCAPES)
+        return _BARE_AMPERSAND.sub("&amp;", value).translate(_ANGLES)
     return value
 
 
@@ -35,6 +39,11 @@ def _percent(value: float | None, digits: int = 0) -> str:
 
 def _number(value: float | int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
+
+
+def _signed(value: int | float) -> str:
+    """Points with their sign, as a memo shows them: +10, -2, 0."""
+    return f"{value:+g}" if value else "0"
 
 
 def _date(value: dt.date | str | None) -> str:
@@ -60,7 +69,7 @@ class Snippet:
 
 
 def environment(loader: BaseLoader | None = None, *, html: bool = False, escape: bool = True) -> SandboxedEnvironment:
-    """A sandboxed, strict environment with Screener's filters (money, percent, number, date).
+    """A sandboxed, strict environment with Screener's filters (money, percent, number, date, signed).
 
     ``html=True`` autoescapes fully (for HTML output); otherwise only ``<``, ``>`` and ``&`` are
     escaped, which keeps Markdown readable while making it inert as HTML. ``escape=False`` is for
@@ -76,5 +85,5 @@ def environment(loader: BaseLoader | None = None, *, html: bool = False, escape:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=format_money, percent=_percent, number=_number, date=_date)
+    env.filters.update(money=format_money, percent=_percent, number=_number, date=_date, signed=_signed)
     return env

@@ -129,11 +129,15 @@ def parse_fraction(value: object, *, allow_above_one: bool = False) -> float:
 
 
 def format_money(dollars: int | None) -> str:
-    """Human form of a dollar amount: ``$5.2M``, ``$850K``, ``$1.53B``."""
+    """Human form of a dollar amount to three significant figures: ``$5.2M``, ``$643K``, ``$1.53B``."""
     if dollars is None:
         return "n/a"
     for bound, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if abs(dollars) >= bound:
-            text = f"{dollars / bound:.2f}".rstrip("0").rstrip(".")
+        if abs(dollars) >= bound * 0.9995:  # 999,600 is "$1M", not "$1000K"
+            value = dollars / bound
+            # Three significant figures: $643K, $12.5M, $1.53B; more would be false precision in a memo.
+            digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+            text = f"{value:.{digits}f}"
+            text = text.rstrip("0").rstrip(".") if "." in text else text
             return f"${text}{suffix}"
     return f"${dollars}"

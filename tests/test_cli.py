@@ -57,7 +57,7 @@ def test_screen_prints_verdict_writes_memo_and_row(run, write, tmp_path: Path) -
     assert "team-lean" in result.output
     memo = tmp_path / "memos" / "tinyllama-legal.md"
     assert memo.exists()
-    assert "# Tinyllama Legal: screening memo (draft)" in memo.read_text()
+    assert "# Tinyllama Legal: investment committee memo (draft)" in memo.read_text()
     assert rows(db) == [("Tinyllama Legal", "strong-fit", rows(db)[0][2])]
     again = run(str(profile), "--db", str(db), "--on", "2026-11-27")
     assert again.exit_code == 0
@@ -156,7 +156,8 @@ def test_user_templates_override_and_typos_fail_loudly(run, write, tmp_path: Pat
     profile = write("tiny.yaml", GOOD)
     ok = run(str(profile), "--no-db", "--templates", str(tmp_path / "tpl"), "--on", "2026-11-27")
     assert ok.exit_code == 0
-    assert (tmp_path / "memos" / "tinyllama-legal.md").read_text() == "Custom memo for Tinyllama Legal: strong-fit\n"
+    memo = (tmp_path / "memos" / "tinyllama-legal.md").read_text()
+    assert memo.startswith("Custom memo for Tinyllama Legal: strong-fit\n<!-- screener-memo sha256:")
     write("typo/memo.md.j2", "line one\n{{ compnay.name }}\n")
     typo = run(str(profile), "--no-db", "--templates", str(tmp_path / "typo"), "--memos", str(tmp_path / "m2"))
     assert typo.exit_code == ExitCode.CONFIG_ERROR

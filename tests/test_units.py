@@ -82,6 +82,13 @@ def test_format_money() -> None:
     assert format_money(5_200_000) == "$5.2M"
     assert format_money(1_500_000_000) == "$1.5B"
     assert format_money(850_000) == "$850K"
+    assert format_money(642_857) == "$643K"
+    assert format_money(12_540_000) == "$12.5M"
+    assert format_money(1_534_000_000) == "$1.53B"
+    assert format_money(-2_500_000) == "$-2.5M"
+    assert format_money(999) == "$999"
+    assert format_money(999_600) == "$1M"
+    assert format_money(999_400) == "$999K"
     assert format_money(None) == "n/a"
 
 

@@ -1,0 +1,326 @@
+"""The memo template context: a typed, documented object built from a result and its profile.
+
+Templates see :class:`MemoContext` and nothing else. Every number in it comes from the profile
+or the screening result (formatted for people where it is shown as text), and whatever the
+profile does not say is marked unknown rather than filled in. A test checks that the packaged
+templates read only the names and attributes documented here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from screener.derived import INPUTS, is_present
+from screener.memo.charts import ChartRow, CoverageGauge, ScoreChart, coverage_gauge, score_chart
+from screener.memo.questions import ask
+from screener.profile import Profile
+from screener.result import Outcome, RuleResult, ScreeningResult
+from screener.units import format_money
+
+VERDICT_LABELS = {"strong-fit": "Strong fit", "review": "Review", "pass": "Pass"}
+
+
+@dataclass(frozen=True)
+class CompanyInfo:
+    name: str
+    website: str | None
+    key: str  #: the identity Screener recognises the company by (website domain or normalised name)
+    sector: str | None
+    stage: str | None
+    hq_country: str | None
+    founded: str | None  #: the founding year, as text
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    name: str
+    version: str
+    hash: str  #: content hash of the pack the result was computed with
+    description: str | None  #: the thesis in one sentence, when the pack is at hand
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    """One rule's outcome, as a memo shows it."""
+
+    id: str
+    title: str
+    category: str
+    outcome: str  #: matched, not-matched or not-evaluable
+    points: int
+    knockout: bool
+    rationale: str | None  #: the rendered reason, for matched rules
+    question: str | None  #: the rule's own diligence question, when it could not be evaluated
+    missing: list[str]  #: the fields whose absence made it not evaluable
+    tags: list[str]
+
+
+@dataclass(frozen=True)
+class Theme:
+    """One category of the thesis, with its reasons grouped so a memo can read as prose."""
+
+    category: str  #: the pack's category id
+    title: str  #: the category for people ("Team", "Economics")
+    points: int  #: net points earned
+    gained: int  #: points earned by matched positive rules
+    lost: int  #: points lost to matched negative rules, as a positive number
+    best: int
+    worst: int
+    matched: int
+    evaluable: int
+    rules: int
+    strengths: list[RuleLine]
+    risks: list[RuleLine]
+    unknown: list[RuleLine]  #: rules of the category that could not be evaluated
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  #: phrased as a question
+    fields: list[str]  #: the profile fields that would answer it (empty for a rule's own question)
+    rules: list[str]  #: the rules waiting on it
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str  #: formatted for people; "unknown" when the profile does not say
+    known: bool
+
+
+@dataclass(frozen=True)
+class Comparable:
+    """An earlier screening of a similar company, from the screening database."""
+
+    name: str
+    key: str
+    verdict: str
+    verdict_label: str
+    score: float
+    screened_on: str
+    stage: str  #: "unknown" when not recorded
+    sector: str  #: "unknown" when not recorded
+    team_size: str  #: formatted, or "unknown"
+    total_raised: str  #: formatted, or "unknown"
+    basis: str  #: why it is comparable ("same sector and stage", "same stage")
+
+
+@dataclass(frozen=True)
+class MemoContext:
+    """Everything a memo template may use. A test checks templates use nothing else."""
+
+    company: CompanyInfo
+    pack: PackInfo
+    screened_on: str  #: the screening date, ISO format
+    as_of: str | None  #: the date the facts were true, ISO format, if known
+    score: float  #: 0-100
+    verdict: str  #: strong-fit, review or pass
+    verdict_label: str  #: the verdict for people ("Strong fit")
+    coverage: float  #: share of the pack's weight that could be evaluated (0..1)
+    notes: list[str]  #: why the verdict differs from the score alone
+    themes: list[Theme]  #: per category, in pack order
+    strengths: list[RuleLine]  #: matched rules with positive points
+    risks: list[RuleLine]  #: matched rules with negative points
+    knockouts: list[RuleLine]  #: matched knockout rules
+    unknown: list[RuleLine]  #: rules that could not be evaluated
+    questions: list[Question]  #: open diligence questions raised by missing data
+    key_facts: list[Fact]  #: the key facts table
+    unknown_facts: list[str]  #: labels of the key facts the profile does not give
+    rules: list[RuleLine]  #: every rule and its outcome, in pack order (the appendix)
+    comparables: list[Comparable]  #: similar companies screened earlier (empty without a database)
+    chart: ScoreChart  #: geometry of the points-by-category chart
+    gauge: CoverageGauge  #: geometry of the coverage gauge
+    profile: dict[str, Any]  #: the validated profile, as JSON-ready data
+    derived: dict[str, Any]  #: the derived values, as JSON-ready data
+
+    @classmethod
+    def build(
+        cls,
+        result: ScreeningResult,
+        profile: Profile,
+        derived: dict[str, Any],
+        *,
+        comparables: Sequence[Comparable] = (),
+        description: str | None = None,
+    ) -> MemoContext:
+        rules = [_line(r) for r in result.rules]
+        matched = [r for r in rules if r.outcome == Outcome.MATCHED]
+        unknown = [r for r in rules if r.outcome == Outcome.NOT_EVALUABLE]
+        themes = _themes(result, rules)
+        facts = key_facts(profile, derived)
+        return cls(
+            company=CompanyInfo(
+                name=result.company.name,
+                website=result.company.website,
+                key=result.company.key,
+                sector=profile.sector,
+                stage=profile.stage.value if profile.stage else None,
+                hq_country=profile.hq_country,
+                founded=_year(profile.founded),
+            ),
+            pack=PackInfo(result.pack.name, result.pack.version, result.pack.hash, description),
+            screened_on=result.screened_on.isoformat(),
+            as_of=profile.as_of.isoformat() if profile.as_of else None,
+            score=result.score,
+            verdict=result.verdict.value,
+            verdict_label=VERDICT_LABELS[result.verdict.value],
+            coverage=result.coverage,
+            notes=list(result.notes),
+            themes=themes,
+            strengths=[r for r in matched if r.points > 0],
+            risks=[r for r in matched if r.points < 0],
+            knockouts=[r for r in matched if r.knockout],
+            unknown=unknown,
+            questions=questions(profile, result.rules),
+            key_facts=facts,
+            unknown_facts=[f.label for f in facts if not f.known],
+            rules=rules,
+            comparables=list(comparables),
+            chart=score_chart([(t.title, t.gained, t.lost) for t in themes]),
+            gauge=coverage_gauge(result.coverage),
+            profile=profile.model_dump(mode="json"),
+            derived=derived,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+#: Every type a template can reach through the context; the documented attribute names are theirs.
+CONTEXT_TYPES: tuple[type, ...] = (
+    MemoContext, CompanyInfo, PackInfo, RuleLine, Theme, Question, Fact, Comparable, ScoreChart, ChartRow,
+    CoverageGauge,
+)  # fmt: skip
+
+
+def context_names() -> frozenset[str]:
+    """The variable names a memo template may use."""
+    return frozenset(f.name for f in dataclasses.fields(MemoContext))
+
+
+def _line(rule: RuleResult) -> RuleLine:
+    return RuleLine(
+        id=rule.id,
+        title=rule.title,
+        category=rule.category,
+        outcome=rule.outcome.value,
+        points=rule.points,
+        knockout=rule.knockout,
+        rationale=rule.rationale,
+        question=rule.question,
+        missing=list(rule.missing),
+        tags=list(rule.tags),
+    )
+
+
+def _themes(result: ScreeningResult, rules: list[RuleLine]) -> list[Theme]:
+    themes = []
+    for category in result.categories:
+        mine = [r for r in rules if r.category == category.category]
+        matched = [r for r in mine if r.outcome == Outcome.MATCHED]
+        themes.append(
+            Theme(
+                category=category.category,
+                title=category.category.replace("-", " ").replace("_", " ").capitalize(),
+                points=category.points,
+                gained=sum(r.points for r in matched if r.points > 0),
+                lost=-sum(r.points for r in matched if r.points < 0),
+                best=category.best,
+                worst=category.worst,
+                matched=category.matched,
+                evaluable=category.evaluable,
+                rules=category.rules,
+                strengths=[r for r in matched if r.points > 0],
+                risks=[r for r in matched if r.points < 0 or r.knockout],
+                unknown=[r for r in mine if r.outcome == Outcome.NOT_EVALUABLE],
+            )
+        )
+    return themes
+
+
+def questions(profile: Profile, rules: Sequence[RuleResult]) -> list[Question]:
+    """What diligence has to find out: one question per missing profile field, then rules' own.
+
+    A missing derived value is asked for through the profile fields it is computed from; a field
+    the profile does give (a derived value can also be missing because its input is zero) is not
+    asked for.
+    """
+    needed: dict[str, list[str]] = {}
+    own: dict[str, list[str]] = {}
+    for rule in rules:
+        if rule.outcome is not Outcome.NOT_EVALUABLE:
+            continue
+        if rule.question:
+            own.setdefault(rule.question, []).append(rule.id)
+            continue
+        for path in rule.missing:
+            sources = INPUTS.get(path.removeprefix("derived."), ()) if path.startswith("derived.") else (path,)
+            for source in sources:
+                if not is_present(profile, source) and rule.id not in needed.setdefault(source, []):
+                    needed[source].append(rule.id)
+    asked = [Question(ask(path), [path], ids) for path, ids in needed.items()]
+    return asked + [Question(text, [], ids) for text, ids in own.items()]
+
+
+def key_facts(profile: Profile, derived: dict[str, Any]) -> list[Fact]:
+    def money(value: Any) -> str | None:
+        return None if value is None else format_money(int(value))
+
+    def pct(value: float | None) -> str | None:
+        return None if value is None else f"{value * 100:.0f}%"
+
+    def yes_no(value: bool | None) -> str | None:
+        return None if value is None else ("yes" if value else "no")
+
+    team, funding, model, compute, traction = (
+        profile.team,
+        profile.funding,
+        profile.model,
+        profile.compute,
+        profile.traction,
+    )
+    last = funding.last_round
+    rows = [
+        ("Website", profile.website),
+        ("Stage", profile.stage.value if profile.stage else None),
+        ("Founded", _year(profile.founded)),
+        ("HQ", profile.hq_country.upper() if profile.hq_country else None),
+        ("Sector", profile.sector),
+        ("Team size", f"{team.size:,}" if team.size is not None else None),
+        ("Founders", ", ".join(f.name or "unnamed" for f in team.founders) or None),
+        ("Total raised", money(funding.total_raised)),
+        ("Last round", _round(last.stage.value if last and last.stage else None, money(last.amount if last else None),
+                              last.date.isoformat() if last and last.date else None)),
+        ("Raised per head", money(derived.get("funding_per_head"))),
+        ("Base model", model.base),
+        ("Open weights", yes_no(model.open_weights)),
+        ("Licence", model.license),
+        ("Approach", model.approach.value if model.approach else None),
+        ("Test-time compute", yes_no(model.test_time_compute)),
+        ("GPU dependence", compute.gpu_dependence.value if compute.gpu_dependence else None),
+        ("Compute spend per month", money(compute.monthly_compute)),
+        ("Training share of compute", pct(compute.training_share)),
+        ("ARR", money(traction.arr)),
+        ("ARR per head", money(derived.get("arr_per_head"))),
+        ("Gross margin", pct(traction.gross_margin)),
+        ("Pricing", traction.pricing.value if traction.pricing else None),
+        ("Paying customers", f"{traction.customers:,}" if traction.customers is not None else None),
+        ("Benchmark gap to frontier", pct(derived.get("benchmark_gap"))),
+    ]  # fmt: skip
+    return [Fact(label, value, True) if value else Fact(label, "unknown", False) for label, value in rows]
+
+
+def _year(founded: object) -> str | None:
+    if founded is None:
+        return None
+    return str(getattr(founded, "year", founded))
+
+
+def _round(stage: str | None, amount: str | None, date: str | None) -> str | None:
+    if not (stage or amount or date):
+        return None
+    text = " ".join(part for part in (amount, stage) if part) or "a round"
+    return f"{text} ({date})" if date else text
