@@ -90,7 +90,7 @@ def memo_command(
         drafts = draft.from_profiles(request, list(profiles))
     for made in drafts:
         result = made.result
-        compared = f"; {made.comparables} comparable(s)" if made.comparables else ""
+        compared = f"; {made.comparables} comparable(s)" if made.comparables is not None else ""
         click.echo(f"{made.path}  {result.company.name}: {result.verdict.value}, {result.score:.1f}/100{compared}")
 
 

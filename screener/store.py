@@ -122,6 +122,21 @@ def connect(url: str | None = None) -> Engine:
     return engine
 
 
+def connect_existing(url: str | None = None) -> Engine | None:
+    """Like :func:`connect`, but None instead of creating a SQLite database that is not there.
+
+    For commands that only read (memo drafts): they must not leave an empty database behind.
+    """
+    url = normalise_url(url or default_url())
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return connect(url)  # which reports the malformed URL in its own words
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return None
+    return connect(url)
+
+
 def _dumps(value: Any) -> str:
     import orjson
 

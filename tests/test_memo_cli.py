@@ -36,7 +36,7 @@ def test_memo_from_a_profile_in_html(run, tmp_path: Path) -> None:
     result = run("memo", TINY, "--format", "html", "--out", "drafts", "--on", ON.isoformat())
     assert result.exit_code == 0, result.output
     memo = tmp_path / "drafts" / "tinyllama-legal.html"
-    assert result.output.startswith(f"{memo}  Tinyllama Legal: strong-fit, 92.2/100")
+    assert result.output == f"{memo}  Tinyllama Legal: strong-fit, 92.2/100; 0 comparable(s)\n"
     text = memo.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and '<svg class="chart"' in text
     assert state(memo) is FileState.GENERATED
@@ -49,6 +49,7 @@ def test_each_template_gets_its_own_file(run, tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "memos").iterdir())
     assert names == ["titanforge-ai.md", "titanforge-ai.pass-note.md", "titanforge-ai.summary.md"]
     assert (tmp_path / "memos" / "titanforge-ai.pass-note.md").read_text().startswith("Subject: Titanforge AI")
+    assert "Not looked up for this draft" in (tmp_path / "memos" / "titanforge-ai.md").read_text()
 
 
 def test_an_edited_memo_is_not_overwritten_without_force(run, tmp_path: Path) -> None:
@@ -100,6 +101,9 @@ def test_from_db_renders_the_stored_screening_without_rescoring(run, db_url: str
 
 def test_from_db_errors(run, tmp_path: Path) -> None:
     db = str(tmp_path / "s.db")
+    nowhere = run("memo", "--from-db", "Tinyllama Legal", "--db", db)
+    assert nowhere.exit_code == ExitCode.NOT_FOUND and "no screening database here yet" in nowhere.output
+    assert not Path(db).exists()
     assert run(TINY, "--db", db, "--no-memo").exit_code == 0
     missing = run("memo", "--from-db", "Nobody Inc", "--db", db)
     assert missing.exit_code == ExitCode.NOT_FOUND

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -61,36 +60,23 @@ def find(engine: Engine, profile: Profile, company_key: str, pack_name: str, lim
 
 def for_each(
     database: str | None, pack_name: str, screened: list[tuple[ScreeningResult, Profile]]
-) -> list[list[Comparable]]:
+) -> list[list[Comparable] | None]:
     """Comparables for each screened company, from the database if there is one (none is created).
 
-    ``database`` None means no database; "" the default one.
+    ``database`` None means none was asked for: the comparables are not looked up (None each).
+    "" is the default database; one that does not exist yet holds no comparables.
     """
-    engine = _existing(database)
+    if database is None:
+        return [None for _ in screened]
+    from screener import store
+
+    engine = store.connect_existing(database or None)
     if engine is None:
         return [[] for _ in screened]
     try:
         return [find(engine, profile, result.company.key, pack_name) for result, profile in screened]
     finally:
         engine.dispose()
-
-
-def _existing(database: str | None) -> Engine | None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from screener import store
-
-    if database is None:
-        return None
-    url = store.normalise_url(database or store.default_url())
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return store.connect(url)  # which reports the malformed URL in its own words
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():  # not created to find none
-        return None
-    return store.connect(url)
 
 
 def distance(a: dict[str, Any], b: dict[str, Any]) -> float:

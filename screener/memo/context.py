@@ -130,7 +130,7 @@ class MemoContext:
     key_facts: list[Fact]  #: the key facts table
     unknown_facts: list[str]  #: labels of the key facts the profile does not give
     rules: list[RuleLine]  #: every rule and its outcome, in pack order (the appendix)
-    comparables: list[Comparable]  #: similar companies screened earlier (empty without a database)
+    comparables: list[Comparable] | None  #: similar companies screened earlier; None: not looked up
     chart: ScoreChart  #: geometry of the points-by-category chart
     gauge: CoverageGauge  #: geometry of the coverage gauge
     profile: dict[str, Any]  #: the validated profile, as JSON-ready data
@@ -143,7 +143,7 @@ class MemoContext:
         profile: Profile,
         derived: dict[str, Any],
         *,
-        comparables: Sequence[Comparable] = (),
+        comparables: Sequence[Comparable] | None = None,
         description: str | None = None,
     ) -> MemoContext:
         rules = [_line(r) for r in result.rules]
@@ -178,7 +178,7 @@ class MemoContext:
             key_facts=facts,
             unknown_facts=[f.label for f in facts if not f.known],
             rules=rules,
-            comparables=list(comparables),
+            comparables=None if comparables is None else list(comparables),
             chart=score_chart([(t.title, t.gained, t.lost) for t in themes]),
             gauge=coverage_gauge(result.coverage),
             profile=profile.model_dump(mode="json"),

@@ -42,7 +42,7 @@ class DraftRequest:
 class Draft:
     path: Path
     result: ScreeningResult
-    comparables: int
+    comparables: int | None  #: None: not looked up
 
 
 def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Draft]:
@@ -77,7 +77,10 @@ def from_database(request: DraftRequest, company: str, pack: str | None = None) 
     from screener.derived import derive
 
     renderer = MemoRenderer(request.templates, request.template, request.output_format)
-    engine = store.connect(request.database or None)
+    engine = store.connect_existing(request.database or None)
+    if engine is None:
+        where = store.normalise_url(request.database or store.default_url())
+        raise NotFoundError("no screening database here yet (screen a company first)", Location(where))
     try:
         rows = [r for r in store.history(engine, company) if pack is None or r.pack_name == pack]
         if not rows:
@@ -116,7 +119,7 @@ def _write(
     for path, text in zip(paths, texts, strict=True):
         files.write(path, text)
     return [
-        Draft(path, result, len(context.comparables))
+        Draft(path, result, None if context.comparables is None else len(context.comparables))
         for path, result, context in zip(paths, results, contexts, strict=True)
     ]
 
