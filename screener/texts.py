@@ -21,15 +21,17 @@ from screener.units import format_money
 
 _ANGLES = str.maketrans({"<": "&lt;", ">": "&gt;"})
 _BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")
+_BARE_PIPE = re.compile(r"(?<!\\)\|")
 
 
 def _escape_markdown(value: Any) -> Any:
-    # Idempotent (an existing entity is left alone) because a macro's output is printed again by
-    # its caller; angle brackets, the only way to make markup, are always escaped.
+    # Idempotent (an existing entity or escaped pipe is left alone) because a macro's output is
+    # printed again by its caller. Angle brackets, the only way to make markup, are always
+    # escaped; a pipe would split a Markdown table cell ("Acme | AI").
     if isinstance(value, Markup):
         return value
     if isinstance(value, str):
-        return _BARE_AMPERSAND.sub("&amp;", value).translate(_ANGLES)
+        return _BARE_PIPE.sub(r"\|", _BARE_AMPERSAND.sub("&amp;", value).translate(_ANGLES))
     return value
 
 

@@ -310,4 +310,12 @@ def test_missing_template_and_folder_are_clear_errors(screener, tmp_path: Path) 
 def test_markdown_escaping_is_idempotent_for_nested_macros() -> None:
     env = texts.environment(jinja2.DictLoader({}))
     source = "{% macro m(x) %}{{ x }}{% endmacro %}{{ m(name) }}"
-    assert env.from_string(source).render(name="R&D <b>") == "R&amp;D &lt;b&gt;"
+    assert env.from_string(source).render(name="R&D <b> | AI") == "R&amp;D &lt;b&gt; \\| AI"
+
+
+def test_a_pipe_in_company_text_does_not_break_markdown_tables(screener, write) -> None:
+    profile = write("x/pipe.yaml", 'name: "Acme | AI"\nsector: "legal | tax"\nteam: {size: 5}\n')
+    text = render(screener, profile)
+    row = next(line for line in text.splitlines() if line.startswith("| Sector |"))
+    assert row == "| Sector | legal \\| tax |"
+    assert text.startswith("# Acme \\| AI: investment committee memo")
