@@ -25,7 +25,7 @@ from screener.cli_common import (
     rules_option,
     templates_option,
 )
-from screener.cli_memo import memo_command, templates_group
+from screener.cli_memo import configured_templates, memo_command, templates_group
 from screener.cli_rules import backtest_command, diff_command, explain_command, rules_group
 from screener.errors import ConfigError, ExitCode
 
@@ -109,8 +109,7 @@ def score_command(
         rules=rules,
         on=on or dt.date.today(),
         rates=settings.fx,
-        templates=templates
-        or (Path(settings.defaults.templates).expanduser() if settings.defaults.templates else None),
+        templates=templates or configured_templates(settings.defaults.templates),
         template=template,
         memos=None if no_memo else (memos or Path(settings.defaults.memos or "memos")),
         database=None if no_db else (db or settings.defaults.database or ""),

@@ -75,7 +75,7 @@ def memo_command(
         out=out or Path(settings.defaults.memos or "memos"),
         template=template,
         output_format=memo_format,
-        templates=templates or _configured(settings.defaults.templates),
+        templates=templates or configured_templates(settings.defaults.templates),
         rules=rules,
         on=on or dt.date.today(),
         rates=settings.fx,
@@ -90,12 +90,24 @@ def memo_command(
         drafts = draft.from_profiles(request, list(profiles))
     for made in drafts:
         result = made.result
+        if made.path.name.endswith((".pass-note.md", ".pass-note.html")) and result.verdict.value != "pass":
+            click.echo(
+                f"note: {result.company.name} is {result.verdict.value}, not pass; check the pass note", err=True
+            )
         compared = f"; {made.comparables} comparable(s)" if made.comparables is not None else ""
         click.echo(f"{made.path}  {result.company.name}: {result.verdict.value}, {result.score:.1f}/100{compared}")
 
 
-def _configured(folder: str | None) -> Path | None:
-    return Path(folder).expanduser() if folder else None
+def configured_templates(folder: str | None) -> Path | None:
+    """The ``[defaults] templates`` folder; a missing one is a configuration error that says so."""
+    from screener.errors import ConfigError, Location
+
+    if not folder:
+        return None
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"[defaults] templates: folder not found: {path}", Location("screener.toml"))
+    return path
 
 
 @click.group("templates")
@@ -117,10 +129,12 @@ def templates_list_command(templates: Path | None, config: Path | None, output_f
       screen templates list --templates my-templates --format json
     """
     from screener.config import load_settings
-    from screener.memo.render import catalogue
+    from screener.memo.render import catalogue, unusable
 
-    folder = templates or _configured(load_settings(config).defaults.templates)
+    folder = templates or configured_templates(load_settings(config).defaults.templates)
     found = catalogue(folder)
+    for path in unusable(folder) if folder else []:
+        click.echo(f"warning: {path}: not a memo template name (NAME.md.j2 or NAME.html.j2); ignored", err=True)
     if output_format == "json":
         rows = [
             {"name": t.name, "format": t.format, "title": t.title, "source": t.source, "overrides": t.overrides,

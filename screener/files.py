@@ -36,11 +36,23 @@ def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> It
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp creates the file readable by its owner only; the result should have the mode
+        # of the file it replaces, or that of any new file (memo folders are shared).
+        Path(temp).chmod(_mode_for(path))
         Path(temp).replace(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             Path(temp).unlink()
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)  # reading the umask means setting it; it is put back at once
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def atomic_write_text(path: Path, text: str) -> None:

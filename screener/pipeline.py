@@ -78,7 +78,7 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
                 description=rulebook.spec.description or None,
             )
             texts.append(renderer.render(context))
-        paths = files.plan(request.memos, [r.company.name for r in results], renderer.suffix)
+        paths = files.plan(request.memos, [(r.company.name, r.company.key) for r in results], renderer.suffix)
         files.refuse_edited(paths, force=request.force)
     database = None
     if request.database is not None:
@@ -93,8 +93,8 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
     if paths:
         from screener.memo import files
 
-        for path, text in zip(paths, texts, strict=True):
-            files.write(path, text)
+        for path, text, result in zip(paths, texts, results, strict=True):
+            files.write(path, text, result.company.key)
     return ScreenOutcome(rulebook, results, paths, database)
 
 

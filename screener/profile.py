@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -66,6 +67,9 @@ def _enum_text(value: Any) -> Any:
     return value
 
 
+#: Names, sectors and the like are one line of text: a line break in a company name would
+#: restructure a Markdown memo and the terminal table. Checked by pydantic's own regex engine.
+Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
 Money = Annotated[int, BeforeValidator(_money), Field(json_schema_extra={"unit": "money"})]
 Count = Annotated[int, BeforeValidator(_count)]
 Fraction = Annotated[float, BeforeValidator(_fraction), Field(json_schema_extra={"unit": "fraction"})]
@@ -125,7 +129,7 @@ class _Model(BaseModel):
 
 
 class Founder(_Model):
-    name: str | None = Field(None, description="founder's name")
+    name: Line | None = Field(None, description="founder's name")
     background: list[Annotated[Background, BeforeValidator(_enum_text)]] = Field(
         default_factory=list, description="where the founder worked before"
     )
@@ -141,7 +145,7 @@ class Round(_Model):
     stage: StageField | None = Field(None, description="the stage of the last round")
     amount: Money | None = Field(None, description="the amount of the last round")
     date: dt.date | None = Field(None, description="the date of the last round")
-    lead: str | None = Field(None, description="the lead investor of the last round")
+    lead: Line | None = Field(None, description="the lead investor of the last round")
 
 
 class Funding(_Model):
@@ -150,10 +154,10 @@ class Funding(_Model):
 
 
 class ModelInfo(_Model):
-    base: str | None = Field(None, description="the base model the product is built on")
-    family: str | None = Field(None, description="the model family")
+    base: Line | None = Field(None, description="the base model the product is built on")
+    family: Line | None = Field(None, description="the model family")
     open_weights: bool | None = Field(None, description="whether the base model's weights are open")
-    license: str | None = Field(None, description="the licence of the base model")
+    license: Line | None = Field(None, description="the licence of the base model")
     approach: Annotated[Approach, BeforeValidator(_enum_text)] | None = Field(
         None, description="how the company adapts the model"
     )
@@ -181,7 +185,7 @@ class Traction(_Model):
 
 
 class Benchmark(_Model):
-    name: str = Field(description="benchmark name")
+    name: Line = Field(description="benchmark name")
     score: float = Field(allow_inf_nan=False, description="the company's score")
     frontier: float = Field(allow_inf_nan=False, description="the frontier model's score on the same benchmark")
 
@@ -196,12 +200,12 @@ class Benchmark(_Model):
 class Profile(_Model):
     """A company as the screener sees it. Only ``name`` is required."""
 
-    name: str = Field(min_length=1, max_length=300, description="the company name")
-    website: str | None = Field(None, max_length=2000, description="the company website")
+    name: Line = Field(min_length=1, max_length=300, description="the company name")
+    website: Line | None = Field(None, max_length=2000, description="the company website")
     as_of: dt.date | None = Field(None, description="the date the facts in this profile were true")
     founded: int | dt.date | None = Field(None, description="the year the company was founded")
-    hq_country: str | None = Field(None, description="the headquarters country (ISO 3166 alpha-2)")
-    sector: str | None = Field(None, description="the sector")
+    hq_country: Line | None = Field(None, description="the headquarters country (ISO 3166 alpha-2)")
+    sector: Line | None = Field(None, description="the sector")
     stage: StageField | None = Field(None, description="the funding stage")
     team: Team = Field(default_factory=Team, description="the team")
     funding: Funding = Field(default_factory=Funding, description="funding")

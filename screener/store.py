@@ -95,12 +95,56 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def connect(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: :func:`default_url`) with the schema created and current."""
+    engine = _engine(url, create_folder=True)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot open database {safe_url(str(engine.url))}: {_reason(exc)}", Location("--db")
+        ) from None
+    return engine
+
+
+def connect_existing(url: str | None = None) -> Engine | None:
+    """An engine for reading only: None if there is no screening database at ``url`` yet.
+
+    Nothing is created or migrated (memo drafts only read, perhaps as a read-only database
+    user); a database whose schema is older than this release is an error that says how to
+    bring it up to date.
+    """
+    resolved = normalise_url(url or default_url())
+    try:
+        parsed = make_url(resolved)
+    except ArgumentError:
+        raise StoreError(f"not a database URL: {resolved!r}", Location("--db")) from None
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return None
+    engine = _engine(resolved, create_folder=False)
+    try:
+        revision = _current_revision(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open database {safe_url(resolved)}: {_reason(exc)}", Location("--db")) from None
+    if revision == HEAD_REVISION:
+        return engine
+    engine.dispose()
+    if revision is None:
+        return None
+    raise StoreError(
+        f"the database schema is at revision {revision}, this release needs {HEAD_REVISION}: "
+        "run any command that writes (such as 'screen PROFILE') to migrate it",
+        Location(safe_url(resolved)),
+    )
+
+
+def _engine(url: str | None, *, create_folder: bool) -> Engine:
     url = normalise_url(url or default_url())
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise StoreError(f"not a database URL: {url!r}", Location("--db")) from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    if create_folder and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         try:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -114,27 +158,7 @@ def connect(url: str | None = None) -> Engine:
         raise StoreError(f"cannot use database {safe_url(url)}: {exc}", Location("--db")) from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    try:
-        migrate(engine)
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        raise StoreError(f"cannot open database {safe_url(url)}: {_reason(exc)}", Location("--db")) from None
     return engine
-
-
-def connect_existing(url: str | None = None) -> Engine | None:
-    """Like :func:`connect`, but None instead of creating a SQLite database that is not there.
-
-    For commands that only read (memo drafts): they must not leave an empty database behind.
-    """
-    url = normalise_url(url or default_url())
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return connect(url)  # which reports the malformed URL in its own words
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
-        return None
-    return connect(url)
 
 
 def _dumps(value: Any) -> str:

@@ -17,26 +17,41 @@ from jinja2 import BaseLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from screener.units import format_money
+from screener.units import format_money, format_percent
 
 _ANGLES = str.maketrans({"<": "&lt;", ">": "&gt;"})
 _BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")
-_BARE_PIPE = re.compile(r"(?<!\\)\|")
+_MARKDOWN_SYNTAX = re.compile(r"(?<!\\)([|\[\]*`]|^#)")
 
 
 def _escape_markdown(value: Any) -> Any:
-    # Idempotent (an existing entity or escaped pipe is left alone) because a macro's output is
-    # printed again by its caller. Angle brackets, the only way to make markup, are always
-    # escaped; a pipe would split a Markdown table cell ("Acme | AI").
+    # Idempotent (an existing entity or backslash escape is left alone) because a macro's
+    # output is printed again by its caller. Angle brackets, the only way to make HTML, are
+    # always escaped; a pipe would split a table cell ("Acme | AI"); brackets, stars, backticks
+    # and a leading hash would turn company text into links, emphasis, code or a heading.
     if isinstance(value, Markup):
         return value
     if isinstance(value, str):
-        return _BARE_PIPE.sub(r"\|", _BARE_AMPERSAND.sub("&amp;", value).translate(_ANGLES))
+        return _MARKDOWN_SYNTAX.sub(r"\\\1", _BARE_AMPERSAND.sub("&amp;", value).translate(_ANGLES))
     return value
 
 
-def _percent(value: float | None, digits: int = 0) -> str:
-    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+#: How enumerated profile values read in a sentence (``{{ model.approach | label }}``).
+LABELS = {
+    "pre-seed": "pre-seed", "seed": "seed", "series-a": "Series A", "series-b": "Series B",
+    "series-c": "Series C", "growth": "growth stage",
+    "fine-tune": "fine-tuning", "distill": "distillation", "merge": "model merging", "rag": "retrieval (RAG)",
+    "prompting": "prompting", "pretrain": "pre-training its own model", "api-wrapper": "a wrapper over a closed API",
+    "none": "none", "low": "low", "medium": "medium", "high": "high",
+    "usage": "usage-based", "seat": "per seat", "license": "licence fees", "open-core": "open core",
+    "frontier-lab": "frontier lab", "big-tech": "big tech",
+}  # fmt: skip
+
+
+def label(value: Any) -> str:
+    """An enumerated value as words; any other value as it is."""
+    text = str(getattr(value, "value", value))
+    return LABELS.get(text, text)
 
 
 def _number(value: float | int | None) -> str:
@@ -71,7 +86,7 @@ class Snippet:
 
 
 def environment(loader: BaseLoader | None = None, *, html: bool = False, escape: bool = True) -> SandboxedEnvironment:
-    """A sandboxed, strict environment with Screener's filters (money, percent, number, date, signed).
+    """A sandboxed, strict environment with Screener's filters (money, percent, number, date, signed, label).
 
     ``html=True`` autoescapes fully (for HTML output); otherwise only ``<``, ``>`` and ``&`` are
     escaped, which keeps Markdown readable while making it inert as HTML. ``escape=False`` is for
@@ -87,5 +102,7 @@ def environment(loader: BaseLoader | None = None, *, html: bool = False, escape:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=format_money, percent=_percent, number=_number, date=_date, signed=_signed)
+    env.filters.update(
+        money=format_money, percent=format_percent, number=_number, date=_date, signed=_signed, label=label
+    )
     return env

@@ -43,6 +43,8 @@ def _message(error: Mapping[str, Any], path: PathKey, root: type[BaseModel]) -> 
         return _unknown_field(path, root)
     if kind == "missing":
         return "is required"
+    if kind == "string_pattern_mismatch" and "x00" in str(error["ctx"].get("pattern", "")):
+        return "must be one line of text (no line breaks, tabs or control characters)"
     if kind == "enum":
         expected = str(error["ctx"]["expected"])
         choices = re.findall(r"'([^']*)'", expected)

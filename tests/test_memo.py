@@ -107,7 +107,7 @@ def test_every_number_comes_from_the_profile_or_the_result(screener) -> None:
 def test_an_incomplete_profile_says_what_is_unknown_and_asks_questions(screener) -> None:
     text = render(screener, FIXTURES / "ondine-labs.yaml")
     assert "too little to rely on the score" in text
-    assert "The profile does not give: website, stage, founded" in text
+    assert "The profile does not give these key facts: Website, Stage, Founded" in text
     assert "| Total raised | unknown |" in text
     section = text.split("## Open questions for diligence")[1].split("##")[0]
     asked = [line.split(". ", 1)[1] for line in section.strip().splitlines()]
@@ -319,3 +319,76 @@ def test_a_pipe_in_company_text_does_not_break_markdown_tables(screener, write) 
     row = next(line for line in text.splitlines() if line.startswith("| Sector |"))
     assert row == "| Sector | legal \\| tax |"
     assert text.startswith("# Acme \\| AI: investment committee memo")
+
+
+# --- what the review of the first version found ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{{ 1/0 }}", r"memo\.md\.j2:2: ZeroDivisionError: division by zero"),
+        ('{{ "x" | money }}', r"memo\.md\.j2:2: TypeError"),
+        ("{{ range(10**8) | length }}", r"memo\.md\.j2:2: OverflowError: Range too big"),
+        ('{% extends "memo.md.j2" %}', r"extends or includes itself; the packaged one is 'default:memo\.md\.j2'"),
+    ],
+)
+def test_any_error_in_a_user_template_is_a_template_error(screener, tmp_path: Path, body: str, message: str) -> None:
+    (tmp_path / "memo.md.j2").write_text(f"ok\n{body}\n", encoding="utf-8")
+    with pytest.raises(TemplateError, match=message):
+        render(screener, FIXTURES / "tinyllama-legal.yaml", MemoRenderer(tmp_path))
+
+
+def test_a_template_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    (tmp_path / "memo.md.j2").write_bytes(b"caf\xe9\n")
+    with pytest.raises(TemplateError, match=r"memo\.md\.j2: the template is not UTF-8 text"):
+        MemoRenderer(tmp_path)
+
+
+def test_only_memo_templates_can_be_chosen() -> None:
+    for name in ("_layout.html.j2", "default:memo.md.j2", "memo.txt.j2"):
+        with pytest.raises(TemplateError, match="not a memo template file"):
+            template_file(name)
+
+
+def test_knockouts_lead_the_reasons_and_data_rules_are_not_reasons(screener, write) -> None:
+    profile = write(
+        "x/ko.yaml",
+        """
+        name: Hollow Wrapper
+        stage: series-b
+        team: {size: 400, founders: [{name: Jo Bloggs}]}
+        funding: {total_raised: "$900M"}
+        model: {base: GPT-4o (API), open_weights: false, approach: api-wrapper}
+        """,
+    )
+    ctx = context(screener, profile)
+    assert ctx.reasons[0].knockout and ctx.reasons[0].id == "thin-api-wrapper"
+    assert not any("data" in r.tags for r in ctx.reasons)
+    assert [r.points for r in ctx.reasons[1:]] == sorted(r.points for r in ctx.reasons[1:])
+    note = MemoRenderer(None, "pass-note").render(ctx)
+    assert note.index("A thin layer over GPT-4o (API)") < note.index("$900M")
+    summary = MemoRenderer(None, "summary").render(ctx)
+    assert summary.split("**Against**")[1].strip().startswith("- A thin layer over GPT-4o (API)")
+
+
+def test_a_knockout_alone_is_never_called_no_red_flags(screener) -> None:
+    for name in ("memo", "summary"):
+        text = MemoRenderer(None, name).render(context(screener, FIXTURES / "verbatim-research.yaml"))
+        assert "rules the company out" in text or "Ruled out" in text
+        assert "no red flags" not in text
+
+
+def test_markdown_syntax_in_company_text_stays_text(screener, write) -> None:
+    profile = write("x/md.yaml", 'name: "# [Click](http://evil.example) *now* `x`"\nteam: {size: 3}\n')
+    text = render(screener, profile)
+    assert text.startswith("# \\# \\[Click\\](http://evil.example) \\*now\\* \\`x\\`: investment committee memo")
+    assert "[Click](" not in text
+
+
+def test_facts_use_words_and_one_percent_format(screener) -> None:
+    ctx = context(screener, FIXTURES / "promptpilot.yaml")
+    facts = {f.label: f.value for f in ctx.key_facts}
+    assert facts["Approach"] == "a wrapper over a closed API" and facts["Pricing"] == "per seat"
+    tiny = {f.label: f.value for f in context(screener, FIXTURES / "tinyllama-legal.yaml").key_facts}
+    assert tiny["Benchmark gap to frontier"] == "2.5%"  # as the rationale says, not "2%"

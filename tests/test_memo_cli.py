@@ -197,3 +197,102 @@ def test_distance_counts_facts_only_one_side_gives() -> None:
     assert comparables.distance(a, b) == 0
     assert comparables.distance(a, c) > comparables.distance(a, b)
     assert comparables.distance({}, {}) == 1.0
+
+
+# --- what the review of the first version found ------------------------------------------------
+
+
+def test_a_memo_from_an_older_screener_gets_its_own_message(run, tmp_path: Path) -> None:
+    (tmp_path / "memos").mkdir()
+    (tmp_path / "memos" / "tinyllama-legal.md").write_text("# Tinyllama Legal: screening memo (draft)\n")
+    result = run("memo", TINY, "--no-db")
+    assert result.exit_code == ExitCode.CONFIG_ERROR
+    assert "has no generation stamp (written by hand, or by Screener before 0.2)" in result.output
+
+
+def test_two_companies_with_one_name_do_not_take_turns_in_one_file(run, write, tmp_path: Path) -> None:
+    first = write("a/acme.yaml", "name: Acme\nwebsite: https://acme.one\n")
+    second = write("b/acme.yaml", "name: Acme\nwebsite: https://acme.two\n")
+    assert run("memo", str(first), "--no-db").exit_code == 0
+    assert run("memo", str(second), "--no-db").exit_code == 0
+    assert run("memo", str(first), "--no-db").exit_code == 0  # finds its own file again
+    assert sorted(p.name for p in (tmp_path / "memos").iterdir()) == ["acme-2.md", "acme.md"]
+    assert "acme.one" in (tmp_path / "memos" / "acme.md").read_text()
+    assert "acme.two" in (tmp_path / "memos" / "acme-2.md").read_text()
+
+
+def test_from_db_refuses_a_name_that_means_two_companies(run, write, tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    for folder, site in (("a", "acme.one"), ("b", "acme.two")):
+        profile = write(f"{folder}/acme.yaml", f"name: Acme\nwebsite: https://{site}\nteam: {{size: 5}}\n")
+        assert run(str(profile), "--db", db, "--no-memo").exit_code == 0
+    result = run("memo", "--from-db", "Acme", "--db", db)
+    assert result.exit_code == ExitCode.NOT_FOUND
+    assert "'Acme' names 2 companies (acme.one, acme.two); give the website or key instead" in result.output
+    assert run("memo", "--from-db", "acme.two", "--db", db).exit_code == 0
+
+
+def test_a_company_is_not_its_own_comparable(db_url: str, screener) -> None:
+    engine = store.connect(db_url)
+    try:
+        _save(engine, screener, name="Tiny Co", website="https://tiny.example", stage="seed", team={"size": 8})
+        _save(engine, screener, name="Other Co", stage="seed", team={"size": 8})
+        without_site = Profile.model_validate({"name": "Tiny Co", "stage": "seed", "team": {"size": 8}})
+        found = comparables.find(engine, without_site, company_key("Tiny Co", None), screener.rulebook.name)
+        assert [c.name for c in found] == ["Other Co"]
+    finally:
+        engine.dispose()
+
+
+def test_reading_for_a_memo_does_not_create_or_migrate_a_database(run, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()  # a file, but no screening schema
+    assert store.connect_existing(f"sqlite:///{empty}") is None
+    with sqlite3.connect(empty) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        conn.execute("INSERT INTO alembic_version VALUES ('0000')")
+    result = run("memo", TINY, "--db", str(old))
+    assert result.exit_code == ExitCode.STORE_ERROR
+    assert "schema is at revision 0000, this release needs" in result.output
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0000",)]
+
+
+def test_templates_list_warns_about_misnamed_files(run, tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "board.j2").write_text("x\n")
+    (tmp_path / "mine" / "_partial.j2").write_text("x\n")
+    result = CliRunner().invoke(main, ["templates", "list", "--templates", str(tmp_path / "mine")])
+    assert result.exit_code == 0
+    assert (
+        result.stderr
+        == f"warning: {tmp_path / 'mine' / 'board.j2'}: not a memo template name (NAME.md.j2 or NAME.html.j2); ignored\n"
+    )
+
+
+def test_a_configured_templates_folder_that_is_missing_says_where_it_was_set(run, tmp_path: Path) -> None:
+    (tmp_path / "screener.toml").write_text('[defaults]\ntemplates = "nope"\n')
+    result = run("memo", TINY, "--no-db")
+    assert result.exit_code == ExitCode.CONFIG_ERROR
+    assert "screener.toml: [defaults] templates: folder not found: nope" in result.output
+
+
+def test_memo_files_get_the_usual_file_mode(run, tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        assert run("memo", TINY, "--no-db").exit_code == 0
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "memos" / "tinyllama-legal.md").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_pass_note_for_a_company_that_is_not_a_pass_is_flagged(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["memo", TINY, "--template", "pass-note", "--no-db"])
+    assert result.exit_code == 0
+    assert result.stderr == "note: Tinyllama Legal is strong-fit, not pass; check the pass note\n"

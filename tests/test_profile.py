@@ -199,3 +199,19 @@ def test_ratios_are_capped_so_the_engine_can_hold_them() -> None:
 def test_a_website_must_have_a_host(write) -> None:
     with pytest.raises(ProfileError, match=r"site\.yaml:2:1: website: 'http://\[bad' is not a website address"):
         load_profile(write("site.yaml", "name: S\nwebsite: 'http://[bad'\n"))
+
+
+def test_names_and_labels_are_one_line_of_text(write) -> None:
+    path = write(
+        "p.yaml",
+        'name: "Acme\\n\\n# Strong fit"\nsector: "legal\\tAI"\nteam: {founders: [{name: "Jo\\rX"}]}\nnotes: "two\\nlines are fine here"\n',
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    lines = [str(p) for p in caught.value.problems]
+    one_line = "must be one line of text (no line breaks, tabs or control characters)"
+    assert lines == [
+        f"{path}:1:1: name: {one_line}",
+        f"{path}:2:1: sector: {one_line}",
+        f"{path}:3:20: team.founders[0].name: {one_line}",
+    ]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from screener.units import MAX_MONEY, UnitError, format_money, parse_fraction, parse_money
+from screener.units import MAX_MONEY, UnitError, format_money, format_percent, parse_fraction, parse_money
 
 
 @pytest.mark.parametrize(
@@ -85,11 +85,23 @@ def test_format_money() -> None:
     assert format_money(642_857) == "$643K"
     assert format_money(12_540_000) == "$12.5M"
     assert format_money(1_534_000_000) == "$1.53B"
-    assert format_money(-2_500_000) == "$-2.5M"
+    assert format_money(-2_500_000) == "-$2.5M"
+    assert format_money(3 * 10**15) == "$3,000T"
     assert format_money(999) == "$999"
     assert format_money(999_600) == "$1M"
     assert format_money(999_400) == "$999K"
     assert format_money(None) == "n/a"
+
+
+def test_format_percent() -> None:
+    assert format_percent(0.72) == "72%"
+    assert format_percent(0.025) == "2.5%"
+    assert format_percent(0.02) == "2%"
+    assert format_percent(0.999) == "99.9%"
+    assert format_percent(1.0) == "100%"
+    assert format_percent(0.123, 1) == "12.3%"
+    assert format_percent(-0.05) == "-5%"
+    assert format_percent(None) == "n/a"
 
 
 def test_money_commas_must_group_thousands() -> None:

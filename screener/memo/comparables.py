@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from screener.memo.context import VERDICT_LABELS, Comparable
 from screener.profile import Profile
+from screener.profile import company_key as company_key_of
 from screener.result import ScreeningResult
 from screener.units import format_money
 
@@ -48,9 +49,12 @@ def find(engine: Engine, profile: Profile, company_key: str, pack_name: str, lim
     mine = profile.model_dump(mode="json")
     sector = profile.sector.lower() if profile.sector else None
     ranked: dict[str, tuple[tuple[int, float, str], Comparable]] = {}
+    me = {company_key, company_key_of(profile.name, None)}
     for row in rows:
         if row.company_key in ranked:
             continue  # rows come newest first: keep each company's latest screening
+        if me & {row.company_key, company_key_of(row.company_name, None)}:
+            continue  # the company itself, screened before with or without its website
         same_sector = sector is not None and str(row.profile.get("sector") or "").lower() == sector
         same_stage = stage is not None and row.profile.get("stage") == stage
         order = (-(same_sector + same_stage), distance(mine, row.profile), row.company_name.lower())

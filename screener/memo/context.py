@@ -18,9 +18,11 @@ from screener.memo.charts import ChartRow, CoverageGauge, ScoreChart, coverage_g
 from screener.memo.questions import ask
 from screener.profile import Profile
 from screener.result import Outcome, RuleResult, ScreeningResult
-from screener.units import format_money
+from screener.texts import label
+from screener.units import format_money, format_percent
 
 VERDICT_LABELS = {"strong-fit": "Strong fit", "review": "Review", "pass": "Pass"}
+DATA_TAG = "data"  #: rules with this tag are about the profile's data, not the company
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,9 @@ class MemoContext:
     strengths: list[RuleLine]  #: matched rules with positive points
     risks: list[RuleLine]  #: matched rules with negative points
     knockouts: list[RuleLine]  #: matched knockout rules
+    reasons: list[
+        RuleLine
+    ]  #: the case against, for a pass note: knockouts, then risks, worst first, without data rules
     unknown: list[RuleLine]  #: rules that could not be evaluated
     questions: list[Question]  #: open diligence questions raised by missing data
     key_facts: list[Fact]  #: the key facts table
@@ -173,6 +178,7 @@ class MemoContext:
             strengths=[r for r in matched if r.points > 0],
             risks=[r for r in matched if r.points < 0],
             knockouts=[r for r in matched if r.knockout],
+            reasons=_reasons(matched),
             unknown=unknown,
             questions=questions(profile, result.rules),
             key_facts=facts,
@@ -241,6 +247,13 @@ def _themes(result: ScreeningResult, rules: list[RuleLine]) -> list[Theme]:
     return themes
 
 
+def _reasons(matched: list[RuleLine]) -> list[RuleLine]:
+    # Rules tagged "data" judge the profile (stale, thin), not the company: they are questions
+    # for diligence, not reasons to give founders.
+    against = [r for r in matched if (r.knockout or r.points < 0) and DATA_TAG not in r.tags]
+    return sorted(against, key=lambda r: (not r.knockout, r.points))
+
+
 def questions(profile: Profile, rules: Sequence[RuleResult]) -> list[Question]:
     """What diligence has to find out: one question per missing profile field, then rules' own.
 
@@ -270,7 +283,10 @@ def key_facts(profile: Profile, derived: dict[str, Any]) -> list[Fact]:
         return None if value is None else format_money(int(value))
 
     def pct(value: float | None) -> str | None:
-        return None if value is None else f"{value * 100:.0f}%"
+        return None if value is None else format_percent(value)
+
+    def words(value: object) -> str | None:
+        return None if value is None else label(value)
 
     def yes_no(value: bool | None) -> str | None:
         return None if value is None else ("yes" if value else "no")
@@ -285,28 +301,28 @@ def key_facts(profile: Profile, derived: dict[str, Any]) -> list[Fact]:
     last = funding.last_round
     rows = [
         ("Website", profile.website),
-        ("Stage", profile.stage.value if profile.stage else None),
+        ("Stage", words(profile.stage)),
         ("Founded", _year(profile.founded)),
         ("HQ", profile.hq_country.upper() if profile.hq_country else None),
         ("Sector", profile.sector),
         ("Team size", f"{team.size:,}" if team.size is not None else None),
         ("Founders", ", ".join(f.name or "unnamed" for f in team.founders) or None),
         ("Total raised", money(funding.total_raised)),
-        ("Last round", _round(last.stage.value if last and last.stage else None, money(last.amount if last else None),
+        ("Last round", _round(words(last.stage) if last else None, money(last.amount if last else None),
                               last.date.isoformat() if last and last.date else None)),
         ("Raised per head", money(derived.get("funding_per_head"))),
         ("Base model", model.base),
         ("Open weights", yes_no(model.open_weights)),
         ("Licence", model.license),
-        ("Approach", model.approach.value if model.approach else None),
+        ("Approach", words(model.approach)),
         ("Test-time compute", yes_no(model.test_time_compute)),
-        ("GPU dependence", compute.gpu_dependence.value if compute.gpu_dependence else None),
+        ("GPU dependence", words(compute.gpu_dependence)),
         ("Compute spend per month", money(compute.monthly_compute)),
         ("Training share of compute", pct(compute.training_share)),
         ("ARR", money(traction.arr)),
         ("ARR per head", money(derived.get("arr_per_head"))),
         ("Gross margin", pct(traction.gross_margin)),
-        ("Pricing", traction.pricing.value if traction.pricing else None),
+        ("Pricing", words(traction.pricing)),
         ("Paying customers", f"{traction.customers:,}" if traction.customers is not None else None),
         ("Benchmark gap to frontier", pct(derived.get("benchmark_gap"))),
     ]  # fmt: skip

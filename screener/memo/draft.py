@@ -87,6 +87,12 @@ def from_database(request: DraftRequest, company: str, pack: str | None = None) 
             under = f" under pack {pack!r}" if pack else ""
             where = store.safe_url(str(engine.url))
             raise NotFoundError(f"no stored screening of {company!r}{under} (see 'screen list')", Location(where))
+        keys = sorted({r.company_key for r in rows})
+        if len(keys) > 1:
+            raise NotFoundError(
+                f"{company!r} names {len(keys)} companies ({', '.join(keys)}); give the website or key instead",
+                Location("--from-db"),
+            )
         row = rows[0]
         try:
             result = ScreeningResult.model_validate(row.result)
@@ -114,10 +120,10 @@ def _write(
     request: DraftRequest, renderer: MemoRenderer, contexts: list[MemoContext], results: list[ScreeningResult]
 ) -> list[Draft]:
     texts = [renderer.render(context) for context in contexts]
-    paths = files.plan(request.out, [r.company.name for r in results], renderer.suffix)
+    paths = files.plan(request.out, [(r.company.name, r.company.key) for r in results], renderer.suffix)
     files.refuse_edited(paths, force=request.force)
-    for path, text in zip(paths, texts, strict=True):
-        files.write(path, text)
+    for path, text, result in zip(paths, texts, results, strict=True):
+        files.write(path, text, result.company.key)
     return [
         Draft(path, result, None if context.comparables is None else len(context.comparables))
         for path, result, context in zip(paths, results, contexts, strict=True)

@@ -1,10 +1,12 @@
 """Memo files: where they go, and never overwriting one an associate has edited.
 
-Each memo ends with a comment holding the SHA-256 of the text above it, recorded when it was
-generated (``<!-- screener-memo sha256:… -->``, invisible in rendered Markdown and HTML). Before
-a memo is replaced, the file on disk is checked: if its text no longer matches its own hash (or
-it has no stamp, so Screener did not write it), it has been edited and is left alone unless the
-user forces it. The stamp travels with the file, so a memo folder can be moved or shared.
+Each memo ends with a comment recorded when it was generated: the SHA-256 of the text above it
+and the key of the company it is about (``<!-- screener-memo sha256:… company:… -->``, invisible
+in rendered Markdown and HTML). Before a memo is replaced, the file on disk is checked: if its
+text no longer matches its own hash, it has been edited; if it has no stamp, Screener did not
+write it. Either way it is left alone unless the user forces it. The stamp travels with the
+file, so a memo folder can be moved or shared. The company key keeps two companies whose names
+slugify alike from taking turns in one file across runs: the second gets ``-2``.
 """
 
 from __future__ import annotations
@@ -14,48 +16,64 @@ import hashlib
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from screener.errors import ConfigError, Location, OverwriteError, Problem
 from screener.files import atomic_write_text, safe_child
 
-_STAMP = re.compile(r"<!-- screener-memo sha256:(?P<digest>[0-9a-f]{64}) -->\n?\Z")
+_STAMP = re.compile(r"<!-- screener-memo sha256:(?P<digest>[0-9a-f]{64})(?: company:(?P<key>\S+))? -->\n?\Z")
 
 
 class FileState(enum.StrEnum):
     ABSENT = "absent"
     GENERATED = "generated"  #: exactly as Screener wrote it
-    EDITED = "edited"  #: changed since it was generated, or not written by Screener
+    EDITED = "edited"  #: changed since Screener generated it
+    UNSTAMPED = "unstamped"  #: no generation stamp: written by hand, or by Screener before 0.2
 
 
-def stamp(text: str) -> str:
+@dataclass(frozen=True)
+class Existing:
+    state: FileState
+    company: str | None = None  #: the company key in the stamp
+
+
+def stamp(text: str, company: str) -> str:
     """The memo text with its generation stamp appended."""
     if not text.endswith("\n"):
         text += "\n"
-    return f"{text}<!-- screener-memo sha256:{_digest(text)} -->\n"
+    return f"{text}<!-- screener-memo sha256:{_digest(text)} company:{quote(company, safe='')} -->\n"
 
 
-def state(path: Path) -> FileState:
+def inspect(path: Path) -> Existing:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return FileState.ABSENT
+        return Existing(FileState.ABSENT)
     except (OSError, UnicodeDecodeError):
-        return FileState.EDITED
+        return Existing(FileState.UNSTAMPED)
     found = _STAMP.search(text)
-    if found is None or _digest(text[: found.start()]) != found["digest"]:
-        return FileState.EDITED
-    return FileState.GENERATED
+    if found is None:
+        return Existing(FileState.UNSTAMPED)
+    company = unquote(found["key"]) if found["key"] else None
+    intact = _digest(text[: found.start()]) == found["digest"]
+    return Existing(FileState.GENERATED if intact else FileState.EDITED, company)
+
+
+def state(path: Path) -> FileState:
+    return inspect(path).state
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def plan(folder: Path, names: Sequence[str], suffix: str) -> list[Path]:
-    """Where each memo goes, checked before anything is written: the folder exists and is writable.
+def plan(folder: Path, companies: Sequence[tuple[str, str]], suffix: str) -> list[Path]:
+    """Where the memo of each (name, key) goes; the folder is created and checked first.
 
-    Two companies whose names slugify alike get ``-2``, ``-3`` … in the order given.
+    The file is named after the company (``-2``, ``-3`` … when the name is taken, in this run
+    or by another company's memo from an earlier one).
     """
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -64,32 +82,42 @@ def plan(folder: Path, names: Sequence[str], suffix: str) -> list[Path]:
     if not os.access(folder, os.W_OK):
         raise ConfigError("the memo folder is not writable", Location(str(folder)))
     paths: list[Path] = []
-    for name in names:
+    for name, key in companies:
         number = 1
         path = safe_child(folder, name, suffix)
-        while path in paths:
+        while path in paths or _belongs_to_another(path, key):
             number += 1
             path = safe_child(folder, name, suffix, number)
         paths.append(path)
     return paths
 
 
+def _belongs_to_another(path: Path, key: str) -> bool:
+    existing = inspect(path)
+    return existing.company is not None and existing.company != key
+
+
 def refuse_edited(paths: Sequence[Path], *, force: bool) -> None:
-    """Raise, naming every memo among ``paths`` that was edited since it was generated."""
+    """Raise, naming every file among ``paths`` that Screener must not replace, unless ``force``."""
     if force:
         return
-    edited = [p for p in paths if state(p) is FileState.EDITED]
-    if edited:
-        raise OverwriteError(
-            [
-                Problem(
-                    "edited since Screener generated it; not overwritten (use --force to replace it)", Location(str(p))
-                )
-                for p in edited
-            ]
-        )
+    problems = []
+    for path in paths:
+        found = inspect(path).state
+        if found is FileState.EDITED:
+            message = "edited since Screener generated it; not overwritten (use --force to replace it)"
+        elif found is FileState.UNSTAMPED:
+            message = (
+                "has no generation stamp (written by hand, or by Screener before 0.2); "
+                "not overwritten (use --force to replace it)"
+            )
+        else:
+            continue
+        problems.append(Problem(message, Location(str(path))))
+    if problems:
+        raise OverwriteError(problems)
 
 
-def write(path: Path, text: str) -> None:
+def write(path: Path, text: str, company: str) -> None:
     """Write a rendered memo atomically, stamped so later edits are recognised."""
-    atomic_write_text(path, stamp(text))
+    atomic_write_text(path, stamp(text, company))

@@ -26,19 +26,32 @@ DEFAULT_TEMPLATE = "memo"
 DEFAULT_FORMAT = "md"
 PACKAGED_PREFIX = "default"  #: ``{% extends "default:memo.html.j2" %}`` names the packaged template
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _FILE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_-]*)\.(?P<format>md|html)\.j2$")
 _TITLE = re.compile(r"^\{#-?\s*(?P<title>.*?)\s*-?#\}")
 
 
 def template_file(name: str, output_format: str | None = None) -> str:
-    """The file of template ``name`` in ``output_format``; a full file name is taken as it is."""
+    """The file of template ``name`` in ``output_format``; a full file name is taken as it is.
+
+    Only memo templates qualify: ``NAME.md.j2`` or ``NAME.html.j2``, where NAME does not start
+    with an underscore (a partial) and carries no ``default:`` prefix (that is for ``extends``).
+    """
     if name.endswith(".j2"):
         found = _FILE.match(name)
-        if output_format and found and found["format"] != output_format:
+        if found is None:
+            raise TemplateError(
+                f"not a memo template file: {name!r} (memo templates are NAME.md.j2 or NAME.html.j2)",
+                Location("--template"),
+            )
+        if output_format and found["format"] != output_format:
             raise TemplateError(f"template {name!r} is not a {output_format} template", Location("--template"))
         return name
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
-        raise TemplateError(f"not a template name: {name!r} (letters, digits, '-' and '_')", Location("--template"))
+    if not _NAME.fullmatch(name):
+        raise TemplateError(
+            f"not a template name: {name!r} (letters, digits, '-' and '_'; see 'screen templates list')",
+            Location("--template"),
+        )
     return f"{name}.{output_format or DEFAULT_FORMAT}.j2"
 
 
@@ -54,6 +67,15 @@ class TemplateInfo:
 
 def catalogue(templates: Path | None = None) -> list[TemplateInfo]:
     """Every memo template available, user ones first (as they are searched)."""
+    return [t for t in _all(templates) if t.name]
+
+
+def unusable(templates: Path) -> list[Path]:
+    """Files in a user folder that look like templates but cannot be used as memos (misnamed)."""
+    return [t.path for t in _all(templates) if not t.name and t.source == "user" and not t.path.name.startswith("_")]
+
+
+def _all(templates: Path | None) -> list[TemplateInfo]:
     packaged_files = {p.name: p for p in packaged("templates").glob("*.j2")}
     found = []
     if templates is not None:
@@ -62,12 +84,15 @@ def catalogue(templates: Path | None = None) -> list[TemplateInfo]:
             found.append(_info(path, "user", path.name in packaged_files))
     shadowed = {t.path.name for t in found}
     found += [_info(p, "packaged", False) for name, p in sorted(packaged_files.items()) if name not in shadowed]
-    return [t for t in found if t.name]
+    return found
 
 
 def _info(path: Path, source: str, overrides: bool) -> TemplateInfo:
     match = _FILE.match(path.name)
-    first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    try:
+        first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    except OSError as exc:
+        raise TemplateError(f"cannot read the template: {exc.strerror or exc}", Location(str(path))) from None
     title = _TITLE.match(first)
     return TemplateInfo(
         name=match["name"] if match else "",
@@ -116,6 +141,12 @@ class MemoRenderer:
             raise TemplateError(
                 f"template syntax error: {exc.message}", Location(exc.filename or self.file, exc.lineno)
             ) from None
+        except UnicodeDecodeError:
+            raise TemplateError("the template is not UTF-8 text", Location(self._path(templates))) from None
+
+    def _path(self, templates: Path | None) -> str:
+        user = templates / self.file if templates is not None else None
+        return str(user if user is not None and user.is_file() else packaged("templates") / self.file)
 
     @property
     def suffix(self) -> str:
@@ -130,18 +161,28 @@ class MemoRenderer:
         return extension if name == DEFAULT_TEMPLATE else f".{name}{extension}"
 
     def render(self, context: MemoContext) -> str:
+        # A user's template is code we did not write: any error in it (a division by zero, a
+        # filter given the wrong type, a loop the sandbox refuses) is the template's problem,
+        # reported with its line, never a traceback.
         try:
             return self.template.render(context.as_dict())
-        except jinja2.TemplateError as exc:
+        except RecursionError as exc:
+            hint = f"a template extends or includes itself; the packaged one is 'default:{self.file}'"
+            raise TemplateError(hint, _location(exc, self.template)) from None
+        except Exception as exc:
             raise TemplateError(_problem(exc), _location(exc, self.template)) from None
 
 
-def _problem(exc: jinja2.TemplateError) -> str:
+def _problem(exc: Exception) -> str:
     if isinstance(exc, jinja2.TemplateNotFound):
         return f"template {exc.name!r} not found (packaged templates are named 'default:NAME')"
     if isinstance(exc, jinja2.UndefinedError):
         return f"{exc.message} (memo templates may use: {', '.join(sorted(context_names()))})"
-    return str(exc.message if hasattr(exc, "message") else exc)
+    if isinstance(exc, jinja2.TemplateError):
+        return str(exc.message or exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return "a template it uses is not UTF-8 text"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _location(exc: BaseException, template: jinja2.Template) -> Location:
