@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from screener.errors import Location, Problem, ProfileError, ScreenerError
-from screener.memo import MemoContext, MemoRenderer
+from screener.memo import MemoRenderer
 from screener.profile import Profile, company_key, load_profile
 from screener.result import ScreeningResult
 from screener.rulebook import Rulebook, load_rulebook
@@ -62,24 +62,19 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
     refuse_repeated_companies(request.profiles, profiles)
     renderer = MemoRenderer(request.templates, request.template) if request.memos is not None else None
     with Screener(rulebook) as screener:
-        evaluations = [screener.evaluate(profile, request.on) for profile in profiles]
-        results = [screener.result(evaluation) for evaluation in evaluations]
-    texts, paths = [], []
+        results = [screener.screen(profile, request.on) for profile in profiles]
+    memos = []
     if renderer is not None and request.memos is not None:
-        from screener.memo import comparables, files
+        from screener.memo import draft
 
-        peers = comparables.for_each(request.database, rulebook.name, list(zip(results, profiles, strict=True)))
-        for evaluation, result, found in zip(evaluations, results, peers, strict=True):
-            context = MemoContext.build(
-                result,
-                evaluation.profile,
-                evaluation.derived.model_dump(mode="json"),
-                comparables=found,
-                description=rulebook.spec.description or None,
-            )
-            texts.append(renderer.render(context))
-        paths = files.plan(request.memos, [(r.company.name, r.company.key) for r in results], renderer.suffix)
-        files.refuse_edited(paths, force=request.force)
+        memos = draft.prepare(
+            list(zip(results, profiles, strict=True)),
+            renderer,
+            request.memos,
+            database=request.database,
+            description=rulebook.spec.description or None,
+            force=request.force,
+        )
     database = None
     if request.database is not None:
         from screener import store
@@ -90,12 +85,11 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
         finally:
             engine.dispose()
         database = store.safe_url(str(engine.url))
-    if paths:
-        from screener.memo import files
+    if memos:
+        from screener.memo import draft
 
-        for path, text, result in zip(paths, texts, results, strict=True):
-            files.write(path, text, result.company.key)
-    return ScreenOutcome(rulebook, results, paths, database)
+        draft.commit(memos)
+    return ScreenOutcome(rulebook, results, [m.path for m in memos], database)
 
 
 def refuse_repeated_companies(paths: list[Path], profiles: list[Profile]) -> None:
