@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import heapq
 import importlib
 import json
@@ -171,6 +172,7 @@ def run_batch(request: BatchRequest) -> BatchSummary:
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(_Workers(config, request.workers))
+        stack.enter_context(_rare_full_collections())  # after the pool: its screener is frozen too
         rejects = stack.enter_context(atomic_writer(rejects_file))
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="screener-batch-")))
         index = stack.enter_context(contextlib.closing(_Index(scratch / "index.db")))
@@ -571,6 +573,41 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+# --- garbage collection ---------------------------------------------------------------------------
+
+
+#: Collect the oldest generation only after this many collections of the middle one (CPython's
+#: default is 10).
+FULL_COLLECTION_EVERY = 100
+
+
+@contextlib.contextmanager
+def _rare_full_collections() -> Iterator[None]:
+    """Keep CPython's full collections from dominating a batch; restore the settings afterwards.
+
+    A batch allocates hundreds of short-lived containers per record, and every full collection
+    walks every live object: the rule pack, the SQLAlchemy and pydantic machinery and the ranked
+    rows waiting to be spilled. Measured on 20,000 profiles with one worker, 36 full collections
+    took a third of the run. Objects alive before the batch starts are frozen (never walked
+    again) and full collections are made ten times rarer; the young generations, where a
+    record's own garbage dies, are collected as before, so memory stays flat.
+    """
+    thresholds = _collect_rarely()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def _collect_rarely() -> tuple[int, int, int]:
+    """Freeze what is alive and make full collections rarer; returns the previous thresholds."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(thresholds[0], thresholds[1], FULL_COLLECTION_EVERY)
+    return thresholds
+
+
 # --- workers --------------------------------------------------------------------------------------
 
 
@@ -616,6 +653,8 @@ def _init_worker(config: _WorkerConfig, ignore_interrupt: bool = True) -> None:
 
         state.renderer = MemoRenderer(config.templates, config.template)
     _STATE = state
+    if ignore_interrupt:  # a pool process lives for one batch: nothing to restore
+        _collect_rarely()
 
 
 def _close_worker() -> None:
