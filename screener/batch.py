@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from screener.derived import COMPLETENESS_FIELDS, is_present
 from screener.errors import ConfigError, EngineError, Location, Problem
 from screener.files import atomic_writer
@@ -49,14 +51,13 @@ from screener.mapping import load_mapping
 from screener.profile import Profile
 from screener.result import Verdict
 from screener.screening import Evaluation
+from screener.stored import Stored
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 #: Columns of the ranked output, in order.
 COLUMNS = ("rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts", "reasons", "source", "line")
 #: Ranked rows kept in memory before a sorted run is spilled to a temporary file.
 RUN_ROWS = 50_000
-#: How many matched rules (highest points first) are listed as reasons.
-TOP_REASONS = 3
 
 #: progress(phase, records done, records in total or None)
 Progress = Callable[[str, int, int | None], None]
@@ -414,17 +415,21 @@ class _Scored:
 
 
 def _score_chunk(raws: list[RawRecord]) -> _Scored:
+    from screener import store
+
     state = _state()
     config = state.config
     rows, saved, rejects = [], [], []
     memos = 0
+    book = state.screener.rulebook
     for raw in raws:
         record = validate(raw, config.rates, config.mapping)
-        if record.profile is None:
+        profile = record.profile
+        if profile is None:
             rejects.append((raw, _problems(record)))
             continue
         try:
-            evaluation = state.screener.evaluate(record.profile, config.on)
+            stored = state.stored(profile, config.on)
         except EngineError as exc:  # e.g. a value too large for the engine: this record only
             where = Location(raw.source, raw.line)
             rejects.append(
@@ -434,38 +439,34 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
                 )
             )
             continue
-        result = state.screener.record(evaluation)
-        rows.append(ranked_row(result, raw))
+        rows.append(ranked_row(stored, raw))
         if state.store is not None:
-            saved.append((result, record.profile.model_dump(mode="json")))
-        if state.renderer is not None and evaluation.tally.verdict.at_least(config.memo_verdict):
-            _write_memo(state, evaluation)
+            saved.append(
+                store.Encoded(
+                    stored.key, stored.name, stored.website, book.name, book.version, book.hash, config.on,
+                    stored.score, stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts),
+                    orjson.dumps(stored.matched), Profile.__pydantic_serializer__.to_json(profile), stored.result,
+                )
+            )  # fmt: skip
+        if state.renderer is not None and stored.verdict.at_least(config.memo_verdict):
+            _write_memo(state, state.screener.evaluate(profile, config.on))
             memos += 1
     if state.store is not None:
-        from screener import store
-
-        store.save(state.store, saved)  # the whole chunk, in one transaction
+        store.save_encoded(state.store, saved)  # the whole chunk, in one transaction
     return _Scored(rows, memos, rejects)
 
 
-def ranked_row(result: dict[str, Any], raw: RawRecord) -> dict[str, Any]:
-    """One output row (without its rank): identity, score, verdict, coverage, knockouts, top reasons.
-
-    ``result`` is a result's JSON form (``Screener.record``).
-    """
-    matched = sorted(
-        (r for r in result["rules"] if r["outcome"] == "matched" and r["points"] > 0), key=lambda r: -r["points"]
-    )
-    company = result["company"]
+def ranked_row(stored: Stored, raw: RawRecord) -> dict[str, Any]:
+    """One output row (without its rank): identity, score, verdict, coverage, knockouts, top reasons."""
     return {
-        "name": company["name"],
-        "key": company["key"],
-        "website": company["website"],
-        "score": result["score"],
-        "verdict": result["verdict"],
-        "coverage": result["coverage"],
-        "knockouts": list(result["knockouts"]),
-        "reasons": [r["title"] for r in matched][:TOP_REASONS],
+        "name": stored.name,
+        "key": stored.key,
+        "website": stored.website,
+        "score": stored.score,
+        "verdict": stored.verdict.value,
+        "coverage": stored.coverage,
+        "knockouts": stored.knockouts,
+        "reasons": stored.reasons,
         "source": raw.source,
         "line": raw.line,
     }
@@ -628,6 +629,7 @@ class _WorkerConfig:
 class _WorkerState:
     config: _WorkerConfig
     screener: Any  #: screener.screening.Screener, built once per worker
+    stored: Any  #: screener.stored.StoredResults over that screener
     store: Any = None  #: a SQLAlchemy engine, or None
     renderer: Any = None  #: a MemoRenderer, or None
 
@@ -640,10 +642,12 @@ def _init_worker(config: _WorkerConfig, ignore_interrupt: bool = True) -> None:
     global _STATE
     from screener.rulebook import load_rulebook
     from screener.screening import Screener
+    from screener.stored import StoredResults
 
     if ignore_interrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    state = _WorkerState(config, Screener(load_rulebook(config.rules)))
+    screener = Screener(load_rulebook(config.rules))
+    state = _WorkerState(config, screener, StoredResults(screener))
     if config.database is not None:
         from screener import store
 

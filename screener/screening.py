@@ -91,64 +91,6 @@ class Screener:
             notes=totals.notes,
         )
 
-    def record(self, evaluation: Evaluation) -> dict[str, Any]:
-        """The JSON form of ``result(evaluation, explain=False)``, built without pydantic.
-
-        Batch scoring saves this for every company; building the typed result costs several
-        times the engine's own time. A test keeps the two forms equal.
-        """
-        profile, book, totals = evaluation.profile, self.rulebook, evaluation.tally
-        rules = []
-        asks = []
-        for (rule_id, title, category, points, knockout, tags), (result, missing) in zip(
-            self._static, evaluation.outcomes, strict=True
-        ):
-            rules.append(
-                {
-                    "id": rule_id,
-                    "title": title,
-                    "category": category,
-                    "outcome": _OUTCOME_TEXT[result],
-                    "points": points,
-                    "knockout": knockout,
-                    "rationale": None,
-                    "missing": missing,
-                    "question": None,
-                    "tags": list(tags),
-                }
-            )
-            if missing:
-                asks.append((rule_id, result, missing, None))
-        return {
-            "company": {
-                "name": profile.name,
-                "website": profile.website,
-                "key": company_key(profile.name, profile.website),
-            },
-            "screened_on": evaluation.on.isoformat(),
-            "pack": {"name": book.name, "version": book.version, "hash": book.hash},
-            "score": totals.score,
-            "verdict": str(totals.verdict),
-            "coverage": totals.coverage,
-            "points": totals.points,
-            "knockouts": list(totals.knockouts),
-            "categories": [
-                {
-                    "category": c.category,
-                    "points": c.points,
-                    "best": c.best,
-                    "worst": c.worst,
-                    "matched": c.matched,
-                    "evaluable": c.evaluable,
-                    "rules": c.rules,
-                }
-                for c in totals.categories
-            ],
-            "rules": rules,
-            "questions": open_questions(profile, asks),
-            "notes": list(totals.notes),
-        }
-
     def close(self) -> None:
         self.engine.close()
 
@@ -222,8 +164,6 @@ def open_questions(profile: Profile, outcomes: Sequence[tuple[str, Outcome, list
     return asks + list(dict.fromkeys(custom))
 
 
-# Enum .value goes through a descriptor; the record is built millions of times in a batch.
-_OUTCOME_TEXT = {o: o.value for o in Outcome}
 _LIST_FIELDS = {
     "team.founders": "who the founders are and their backgrounds",
     "benchmarks": "benchmark results against the frontier",

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,59 +159,139 @@ def _current_revision(engine: Engine) -> str | None:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One screening ready to write: its columns, the JSON ones already encoded as JSON text.
+
+    A batch builds these straight from its own encoding of the result (:mod:`screener.stored`),
+    so nothing is turned into dicts only to be serialised again.
+    """
+
+    company_key: str
+    company_name: str
+    website: str | None
+    pack_name: str
+    pack_version: str
+    pack_hash: str
+    screened_on: dt.date
+    score: float
+    verdict: str
+    coverage: float
+    knockouts: bytes  #: JSON
+    matched: bytes  #: JSON
+    profile: bytes  #: JSON
+    result: bytes  #: JSON
+
+
 def save(engine: Engine, items: Iterable[tuple[ScreeningResult | dict[str, Any], dict[str, Any]]]) -> int:
     """Insert or update screenings in one transaction; returns the count.
 
-    Each item is a result (typed, or its JSON form as built by ``Screener.record``) and the
+    Each item is a result (typed, or its JSON form) and the
     profile snapshot as JSON-ready data.
     """
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    rows = [_row(r if isinstance(r, dict) else r.model_dump(mode="json"), profile, now) for r, profile in items]
+    return save_encoded(
+        engine, [_encoded(r if isinstance(r, dict) else r.model_dump(mode="json"), profile) for r, profile in items]
+    )
+
+
+def save_encoded(engine: Engine, rows: Sequence[Encoded]) -> int:
+    """Insert or update encoded screenings in one transaction; returns the count."""
     if not rows:
         return 0
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # Sorted by key so that concurrent writers lock rows in one order and cannot deadlock.
+    rows = sorted(rows, key=lambda r: (r.company_key, r.pack_name, r.pack_version))
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                # The driver directly: SQLAlchemy's per-value processing cost more than SQLite's own
+                # insert. Values are stored exactly as SQLAlchemy stores them (dates as ISO text).
+                stamp = now.isoformat(sep=" ", timespec="microseconds")
+                connection.exec_driver_sql(
+                    _SQLITE_UPSERT,
+                    [(*_plain(r), r.screened_on.isoformat(), r.score, r.verdict, r.coverage, r.knockouts.decode(),
+                      r.matched.decode(), r.profile.decode(), r.result.decode(), stamp, stamp) for r in rows],
+                )  # fmt: skip
+            else:
+                connection.execute(_upsert(engine), [_values(r, now) for r in rows])
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot save screenings: {_reason(exc)}", Location(safe_url(str(engine.url)))) from None
+    return len(rows)
+
+
+_COLUMNS = (
+    "company_key", "company_name", "website", "pack_name", "pack_version", "pack_hash", "screened_on", "score",
+    "verdict", "coverage", "knockouts", "matched", "profile", "result", "created_at", "updated_at",
+)  # fmt: skip
+#: A re-screening keeps the row's identity and creation time, and replaces everything else.
+_UPDATED = tuple(c for c in _COLUMNS if c not in {"created_at", "company_key", "pack_name", "pack_version"})
+_SQLITE_UPSERT = " ".join(
+    (
+        "INSERT INTO screening",
+        "(" + ", ".join(_COLUMNS) + ")",
+        "VALUES (" + ", ".join("?" for _ in _COLUMNS) + ")",
+        "ON CONFLICT (company_key, pack_name, pack_version) DO UPDATE SET",
+        ", ".join(c + " = excluded." + c for c in _UPDATED),
+    )
+)
+
+
+def _plain(row: Encoded) -> tuple[str, str, str | None, str, str, str]:
+    return (row.company_key, row.company_name, row.website, row.pack_name, row.pack_version, row.pack_hash)
+
+
+def _upsert(engine: Engine) -> Any:
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     table = Screening.__table__  # type: ignore[attr-defined]
     statement = insert(table)
-    updates = {
-        c: statement.excluded[c] for c in rows[0] if c not in {"created_at", "company_key", "pack_name", "pack_version"}
-    }
-    statement = statement.on_conflict_do_update(
-        index_elements=["company_key", "pack_name", "pack_version"], set_=updates
+    return statement.on_conflict_do_update(
+        index_elements=["company_key", "pack_name", "pack_version"],
+        set_={c: statement.excluded[c] for c in _UPDATED},
     )
-    try:
-        with engine.begin() as connection:
-            # Sorted by key so that concurrent writers lock rows in one order and cannot deadlock.
-            connection.execute(
-                statement, sorted(rows, key=lambda r: (r["company_key"], r["pack_name"], r["pack_version"]))
-            )
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot save screenings: {_reason(exc)}", Location(safe_url(str(engine.url)))) from None
-    return len(rows)
 
 
-def _row(result: dict[str, Any], profile: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    company, pack = result["company"], result["pack"]
+def _values(row: Encoded, now: dt.datetime) -> dict[str, Any]:
+    import orjson
+
+    # orjson.Fragment: the JSON columns' serialiser (_dumps) writes already encoded JSON as it is.
     return {
-        "company_key": company["key"],
-        "company_name": company["name"],
-        "website": company["website"],
-        "pack_name": pack["name"],
-        "pack_version": pack["version"],
-        "pack_hash": pack["hash"],
-        "screened_on": dt.date.fromisoformat(result["screened_on"]),
-        "score": result["score"],
-        "verdict": result["verdict"],
-        "coverage": result["coverage"],
-        "knockouts": list(result["knockouts"]),
-        "matched": [r["id"] for r in result["rules"] if r["outcome"] == "matched"],
-        "profile": profile,
-        "result": result,
+        **dict(zip(_COLUMNS[:6], _plain(row), strict=True)),
+        "screened_on": row.screened_on,
+        "score": row.score,
+        "verdict": row.verdict,
+        "coverage": row.coverage,
+        "knockouts": orjson.Fragment(row.knockouts),
+        "matched": orjson.Fragment(row.matched),
+        "profile": orjson.Fragment(row.profile),
+        "result": orjson.Fragment(row.result),
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _encoded(result: dict[str, Any], profile: dict[str, Any]) -> Encoded:
+    import orjson
+
+    company, pack = result["company"], result["pack"]
+    return Encoded(
+        company_key=company["key"],
+        company_name=company["name"],
+        website=company["website"],
+        pack_name=pack["name"],
+        pack_version=pack["version"],
+        pack_hash=pack["hash"],
+        screened_on=dt.date.fromisoformat(result["screened_on"]),
+        score=result["score"],
+        verdict=result["verdict"],
+        coverage=result["coverage"],
+        knockouts=orjson.dumps(list(result["knockouts"])),
+        matched=orjson.dumps([r["id"] for r in result["rules"] if r["outcome"] == "matched"]),
+        profile=orjson.dumps(profile),
+        result=orjson.dumps(result),
+    )
 
 
 @contextlib.contextmanager

@@ -291,3 +291,36 @@ def test_the_duplicate_index_keeps_the_best_record_and_lists_the_rest_in_input_o
         assert list(index.skips()) == [(0, "a"), (2, None), (4, "a")]
         assert index.winner("a") == ("f", 4)
         assert index.winner("b") == ("f", 2)
+
+
+def test_stored_rows_hold_the_full_result_and_profile(db_url, tmp_path, screener):
+    from screener import store
+    from screener.profile import Profile
+    from screener.result import ScreeningResult
+
+    records = [profile(n) for n in range(12)]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    assert batch(str(path), "--db", db_url, "--chunk-size", "5", "--out", str(tmp_path / "o.csv"))[0] == ExitCode.OK
+    engine = store.connect(db_url)
+    try:
+        stored = {row.company_key: row for row in store.latest(engine)}
+    finally:
+        engine.dispose()
+    assert len(stored) == 12
+    for data in records:
+        expected = Profile.model_validate(data)
+        row = stored[f"company{data['name'].split()[-1]}.ai"]
+        result = screener.result(screener.evaluate(expected, ON), explain=False)
+        # A memo can be rendered again from these two columns, without scoring again.
+        assert ScreeningResult.model_validate(row.result) == result
+        assert row.profile == expected.model_dump(mode="json")
+        assert (row.score, row.verdict, row.coverage, row.knockouts) == (
+            result.score, result.verdict.value, result.coverage, result.knockouts,
+        )  # fmt: skip
+        assert row.matched == [r.id for r in result.matched]
+        assert (row.pack_name, row.pack_version, row.pack_hash) == (
+            result.pack.name,
+            result.pack.version,
+            result.pack.hash,
+        )
+        assert row.screened_on == ON and row.created_at == row.updated_at
