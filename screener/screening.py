@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 from screener import conditions, schema, texts
-from screener.derived import INPUTS, Derived, derive, is_present
+from screener.derived import INPUTS, Derived, derived_values, is_present
 from screener.engine import Engine
 from screener.errors import Problem, RuleError
 from screener.profile import Profile, company_key
@@ -51,8 +51,12 @@ class Screener:
         )
 
     def fact(self, profile: Profile, on: dt.date) -> tuple[dict[str, Any], Derived]:
-        derived = derive(profile, on)
-        return self._encode(profile, derived), derived
+        values = derived_values(profile, on)
+        return self._encode(profile, values), Derived.model_construct(**values)
+
+    def encoded(self, profile: Profile, on: dt.date) -> dict[str, Any]:
+        """The fact alone, without building the :class:`Derived` model (batch scoring needs only this)."""
+        return self._encode(profile, derived_values(profile, on))
 
     def evaluate(self, profile: Profile, on: dt.date) -> Evaluation:
         """Every rule's outcome and the tally: the engine's decisions, nothing rendered."""

@@ -91,7 +91,7 @@ class StoredResults:
     def __call__(self, profile: Profile, on: dt.date) -> Stored:
         """Screen ``profile`` as of ``on``. Raises EngineError for a value the engine cannot take."""
         screener = self.screener
-        fact, _ = screener.fact(profile, on)
+        fact = screener.encoded(profile, on)
         fired = screener.engine.matches(fact)
         frame = self._frame(self.book.compared.difference(fact))
         points = 0
