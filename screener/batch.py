@@ -47,7 +47,7 @@ from typing import IO, Any
 
 import orjson
 
-from screener.derived import COMPLETENESS_FIELDS, is_present
+from screener.derived import filled
 from screener.errors import ConfigError, EngineError, Location, Problem
 from screener.files import atomic_writer
 from screener.inputs import RawRecord, Record, expand, read_raw, validate
@@ -287,11 +287,6 @@ class _Offer:
     memo: bool  #: whether its memo was written
 
 
-def _filled(profile: Profile) -> int:
-    """How many of the key profile fields (those the completeness figure counts) a record fills in."""
-    return sum(is_present(profile, path) for path in COMPLETENESS_FIELDS)
-
-
 def _record_data(record: Record) -> Any:
     if record.data is not None:
         return _jsonable(record.data)
@@ -416,7 +411,7 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
             _write_memo(state, state.screener.evaluate(profile, config.on))
         as_of = profile.as_of.toordinal() if profile.as_of else 0
         offers.append(
-            _Offer(stored.key, (_filled(profile), as_of, -raw.seq), raw.seq, raw.source, raw.line, verdict, memo)
+            _Offer(stored.key, (filled(profile), as_of, -raw.seq), raw.seq, raw.source, raw.line, verdict, memo)
         )
         if state.store is not None:
             saved.append(

@@ -32,6 +32,8 @@ from screener.result import Outcome, Verdict
 from screener.scoring import verdict_of
 from screener.screening import Screener, open_questions
 
+# Enum .value goes through a descriptor; this runs once per company of a batch.
+_VERDICT_TEXT = {v: v.value for v in Verdict}
 #: How many matched rules (highest points first) a ranked row lists as reasons.
 TOP_REASONS = 3
 
@@ -56,9 +58,11 @@ class Stored:
 class _Frame:
     """What one set of absent fields decides, whatever the rules that fire."""
 
-    parts: tuple[tuple[bytes, bytes], ...]  #: per rule: its JSON when not fired, when fired
+    unfired: tuple[bytes, ...]  #: per rule: its JSON when not fired (or not evaluable)
+    fired: tuple[bytes, ...]  #: per rule: its JSON when fired (or not evaluable)
     scored: tuple[tuple[int, int, bool] | None, ...]  #: per rule: category, points, knockout; None: not evaluable
     categories: tuple[bytes, ...]  #: per category: its JSON with %d for points and matched
+    category_texts: tuple[dict[tuple[int, int], bytes], ...]  #: per category: its JSON by (points, matched)
     best: int
     worst: int
     coverage: float
@@ -80,6 +84,7 @@ class StoredResults:
              "knockout": r.knockout, "rationale": None, "missing": [], "question": None, "tags": list(r.spec.tags)}
             for r in book.rules
         ]  # fmt: skip
+        self._ids = tuple(r.id for r in book.rules)
         self._fired = tuple(self._rule_json(i, Outcome.MATCHED) for i in range(len(book.rules)))
         self._not_fired = tuple(self._rule_json(i, Outcome.NOT_MATCHED) for i in range(len(book.rules)))
         # Reasons: positive rules, most points first; sorted() is stable, so pack order breaks ties.
@@ -99,16 +104,18 @@ class StoredResults:
         matches = [0] * len(frame.categories)
         knockouts = []
         matched = []
-        rules = self.book.rules
+        ids = self._ids
+        rules = list(frame.unfired)
         for index in sorted(fired):
+            rules[index] = frame.fired[index]
             scoring = frame.scored[index]
             if scoring is None:  # not evaluable: an absent field decides, not the engine
                 continue
             category, value, knockout = scoring
-            matched.append(rules[index].spec.id)
+            matched.append(ids[index])
             matches[category] += 1
             if knockout:
-                knockouts.append(rules[index].spec.id)
+                knockouts.append(ids[index])
             else:
                 points += value
                 earned[category] += value
@@ -121,21 +128,25 @@ class StoredResults:
         questions = frame.questions.get(presence)
         if questions is None:
             questions = frame.questions[presence] = orjson.dumps(open_questions(profile, list(frame.asks)))
-        parts = frame.parts
+        categories = []
+        for number, texts in enumerate(frame.category_texts):
+            totals = (earned[number], matches[number])
+            text = texts.get(totals)
+            if text is None:
+                text = texts[totals] = frame.categories[number] % totals
+            categories.append(text)
         result = orjson.dumps(
             {
                 "company": {"name": name, "website": website, "key": key},
                 "screened_on": on.isoformat(),
                 "pack": self._pack,
                 "score": score,
-                "verdict": verdict.value,
+                "verdict": _VERDICT_TEXT[verdict],
                 "coverage": frame.coverage,
                 "points": points,
                 "knockouts": knockouts,
-                "categories": orjson.Fragment(
-                    b"[%b]" % b",".join(t % (p, m) for t, p, m in zip(frame.categories, earned, matches, strict=True))
-                ),
-                "rules": orjson.Fragment(b"[%b]" % b",".join([parts[i][i in fired] for i in range(len(parts))])),
+                "categories": orjson.Fragment(b"[%b]" % b",".join(categories)),
+                "rules": orjson.Fragment(b"[%b]" % b",".join(rules)),
                 "questions": orjson.Fragment(questions),
                 "notes": notes,
             }
@@ -153,23 +164,26 @@ class StoredResults:
 
     def _build_frame(self, absent: frozenset[str]) -> _Frame:
         book = self.book
-        parts: list[tuple[bytes, bytes]] = []
+        unfired: list[bytes] = []
+        fired: list[bytes] = []
         scored: list[tuple[int, int, bool] | None] = []
         asks: list[tuple[str, Outcome, list[str], None]] = []
         totals = {name: [0, 0, 0, 0] for name in book.categories}  # best, worst, evaluable, rules
         best = worst = weight = 0
         for (rule_id, category, value, knockout, rule_weight), reads in zip(book.table, book.reads, strict=True):
-            index = len(parts)
+            index = len(unfired)
             total = totals[category]
             total[3] += 1
             missing = [path for path in reads if path in absent]
             if missing:
                 text = self._rule_json(index, Outcome.NOT_EVALUABLE, missing)
-                parts.append((text, text))
+                unfired.append(text)
+                fired.append(text)
                 scored.append(None)
                 asks.append((rule_id, Outcome.NOT_EVALUABLE, missing, None))
                 continue
-            parts.append((self._not_fired[index], self._fired[index]))
+            unfired.append(self._not_fired[index])
+            fired.append(self._fired[index])
             scored.append((self._category_of[category], value, knockout))
             weight += rule_weight
             total[2] += 1
@@ -198,7 +212,10 @@ class StoredResults:
             for source in INPUTS.get(path.removeprefix("derived."), ())
             if source not in absent
         )
-        return _Frame(tuple(parts), tuple(scored), categories, best, worst, coverage, tuple(asks), tuple(sources), {})
+        return _Frame(
+            tuple(unfired), tuple(fired), tuple(scored), categories, tuple({} for _ in categories), best, worst,
+            coverage, tuple(asks), tuple(sources), {},
+        )  # fmt: skip
 
 
 def as_dict(stored: Stored) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from screener.derived import COMPLETENESS_FIELDS, filled, is_present
 from screener.profile import Profile, load_profile
 from screener.rulebook import load_rulebook
 from screener.screening import Screener
@@ -24,6 +25,7 @@ def expected(screener: Screener, profile: Profile) -> dict:
 
 
 def check(screener: Screener, stored: StoredResults, profile: Profile) -> None:
+    assert filled(profile) == sum(is_present(profile, path) for path in COMPLETENESS_FIELDS)
     got = stored(profile, ON)
     want = expected(screener, profile)
     assert orjson.loads(got.result) == want
