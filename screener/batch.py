@@ -55,6 +55,7 @@ from screener.mapping import Mapping as ColumnMapping
 from screener.mapping import load_mapping
 from screener.profile import Profile
 from screener.result import Verdict
+from screener.rulebook import Rulebook
 from screener.screening import Evaluation
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
@@ -158,24 +159,29 @@ def run_batch(request: BatchRequest) -> BatchSummary:
     mapping = (
         load_mapping(request.mapping) if request.mapping or any(f.suffix.lower() == ".csv" for f in files) else None
     )
-    load_rulebook(request.rules)  # fail on a bad pack here, once, rather than in every worker
+    rulebook = load_rulebook(request.rules)  # once, here: a bad pack fails before any work
     rejects_file = rejects_path(request)
     summary = BatchSummary(rejects=rejects_file)
     if request.memos is not None:
         from screener.memo import MemoRenderer
 
         MemoRenderer(request.templates, request.template)  # likewise for a bad template
+    database = None
     if request.database is not None:
         from screener import store
 
-        engine = store.connect(request.database or None)  # creates/migrates the schema once, before workers
-        summary.database = store.safe_url(str(engine.url))
-        engine.dispose()
+        database = store.connect(request.database or None)  # creates/migrates the schema once, before workers
+        summary.database = store.safe_url(str(database.url))
     config = _WorkerConfig(
-        request.rules, mapping, dict(request.rates), request.on, request.database, request.memos,
+        rulebook, mapping, dict(request.rates), request.on, request.database, request.memos,
         request.memo_verdict, request.templates, request.template,
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
+        if database is not None:
+            from screener import store
+
+            stack.callback(database.dispose)
+            stack.enter_context(store.checkpointing(database))  # the workers' commits leave it to this
         pool = stack.enter_context(_Workers(config, request.workers))
         stack.enter_context(_rare_full_collections())  # after the pool: its screener is frozen too
         rejects = stack.enter_context(atomic_writer(rejects_file))
@@ -656,7 +662,7 @@ def _collect_rarely() -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class _WorkerConfig:
-    rules: Path | None
+    rulebook: Rulebook  #: workers receive it compiled (pickled), rather than each parsing the YAML again
     mapping: ColumnMapping | None
     rates: dict[str, float]
     on: dt.date
@@ -682,18 +688,17 @@ _STATE: _WorkerState | None = None
 def _init_worker(config: _WorkerConfig, ignore_interrupt: bool = True) -> None:
     """Build the worker's own screener (and database engine, memo renderer) once."""
     global _STATE
-    from screener.rulebook import load_rulebook
     from screener.screening import Screener
     from screener.stored import StoredResults
 
     if ignore_interrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    screener = Screener(load_rulebook(config.rules))
+    screener = Screener(config.rulebook)
     state = _WorkerState(config, screener, StoredResults(screener))
     if config.database is not None:
         from screener import store
 
-        state.store = store.connect(config.database or None)
+        state.store = store.connect(config.database or None, autocheckpoint=False)
     if config.memos is not None:
         from screener.memo import MemoRenderer
 

@@ -59,26 +59,7 @@ class FieldSpec:
 
     def encode(self, value: Any) -> Any:
         """Encode a (validated) value of this field for the engine and the evaluator."""
-        return self.encoder(value)
-
-    @functools.cached_property
-    def encoder(self) -> Callable[[Any], Any]:
-        """:meth:`encode` as one function chosen once for the kind (it runs per field per profile)."""
-        kind = self.kind
-        if kind in _SCALE:
-            scale = _SCALE[kind]
-            return lambda value: round(float(value) * scale)
-        if kind in {Kind.INTEGER, Kind.MONEY}:
-            return int
-        if kind is Kind.BOOLEAN:
-            return bool
-        if kind is Kind.DATE:
-            return lambda value: value.year * 10_000 + value.month * 100 + value.day
-        if kind is Kind.YEAR:
-            return lambda value: value.year if isinstance(value, dt.date) else int(value)
-        if kind is Kind.ENUM:
-            return lambda value: str(value._value_ if isinstance(value, enum.Enum) else value)
-        return lambda value: str(value).lower()
+        return _ENCODERS[self.kind](value)
 
     def decode(self, encoded: Any) -> Any:
         """The inverse of :meth:`encode`, for showing values to people."""
@@ -87,6 +68,40 @@ class FieldSpec:
         if self.kind is Kind.DATE:
             return dt.date(encoded // 10_000, encoded // 100 % 100, encoded % 100).isoformat()
         return encoded
+
+
+def _encode_scaled(scale: int, value: Any) -> int:
+    return round(float(value) * scale)
+
+
+def _encode_date(value: Any) -> int:
+    return int(value.year * 10_000 + value.month * 100 + value.day)
+
+
+def _encode_year(value: Any) -> int:
+    return value.year if isinstance(value, dt.date) else int(value)
+
+
+def _encode_enum(value: Any) -> str:
+    return str(value._value_ if isinstance(value, enum.Enum) else value)
+
+
+def _encode_text(value: Any) -> str:
+    return str(value).lower()
+
+
+#: One function per kind, chosen once per field: encoding runs per field per profile.
+_ENCODERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.INTEGER: int,
+    Kind.MONEY: int,
+    Kind.FRACTION: functools.partial(_encode_scaled, _SCALE[Kind.FRACTION]),
+    Kind.NUMBER: functools.partial(_encode_scaled, _SCALE[Kind.NUMBER]),
+    Kind.BOOLEAN: bool,
+    Kind.ENUM: _encode_enum,
+    Kind.TEXT: _encode_text,
+    Kind.DATE: _encode_date,
+    Kind.YEAR: _encode_year,
+}
 
 
 def _kind_of(annotation: Any, extra: dict[str, Any]) -> tuple[Kind, tuple[str, ...]] | None:
@@ -161,7 +176,7 @@ class FactEncoder:
         catalogue = fields()
         self.steps: list[tuple[str, bool, Any, Callable[[Any], Any]]] = []
         for path in paths:
-            encode = catalogue[path].encoder
+            encode = _ENCODERS[catalogue[path].kind]
             if path.startswith("derived."):
                 self.steps.append((path, True, path.removeprefix("derived."), encode))
             else:

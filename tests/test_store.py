@@ -127,3 +127,22 @@ def test_unreachable_databases_are_clear_errors(url: str, message: str) -> None:
 
 def test_passwords_are_hidden_in_messages() -> None:
     assert "secret" not in store.safe_url("postgresql://u:secret@h/db")
+
+
+def test_a_checkpointing_thread_copies_the_log_into_the_database(tmp_path, screener) -> None:
+    import sqlite3
+
+    path = tmp_path / "deals.db"
+    writer = store.connect(str(path), autocheckpoint=False)
+    try:
+        with store.checkpointing(writer, every=0.01):
+            for number in range(5):
+                store.save(writer, [result_for(screener, f"Co{number}", number + 1)])
+        # immutable=1 reads the database file alone, ignoring the write-ahead log.
+        main_file = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            assert main_file.execute("SELECT count(*) FROM screening").fetchone() == (5,)
+        finally:
+            main_file.close()
+    finally:
+        writer.dispose()
