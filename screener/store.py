@@ -85,8 +85,17 @@ def safe_url(url: str) -> str:
         return url
 
 
+#: Page size of a new SQLite database. A row holds the full result and profile documents (about
+#: 12 KB with the default pack): with SQLite's default 4 KiB pages every row spills into a chain
+#: of overflow pages, and inserts and checkpoints go page by page. Writing 20,000 batch rows took
+#: 0.6 s with 64 KiB pages against 1.4 s with 4 KiB pages, and the file came out 6% smaller.
+#: An existing database keeps the page size it was created with.
+SQLITE_PAGE_SIZE = 65536
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL: only a new database takes it
     # WAL lets readers go on while a batch writes; the busy timeout makes writers queue, not fail.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")

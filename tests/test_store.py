@@ -101,11 +101,12 @@ def test_migrations_match_the_models(db_url) -> None:
         engine.dispose()
 
 
-def test_sqlite_uses_wal(sqlite_url) -> None:
+def test_sqlite_uses_wal_and_large_pages(sqlite_url) -> None:
     engine = store.connect(sqlite_url)
     try:
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == store.SQLITE_PAGE_SIZE
     finally:
         engine.dispose()
 
@@ -146,3 +147,20 @@ def test_a_checkpointing_thread_copies_the_log_into_the_database(tmp_path, scree
             main_file.close()
     finally:
         writer.dispose()
+
+
+def test_an_existing_database_keeps_its_page_size(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE unrelated (x)")
+    old.commit()
+    old.close()
+    engine = store.connect(str(path))
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 4096
+            assert conn.exec_driver_sql("SELECT count(*) FROM screening").scalar_one() == 0
+    finally:
+        engine.dispose()
