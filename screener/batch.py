@@ -221,6 +221,7 @@ class _Index:
                                verdict TEXT, memo INT);
             CREATE TABLE lost (seq INTEGER PRIMARY KEY, key TEXT);
             CREATE TABLE duplicated (key TEXT PRIMARY KEY, memo INT);  -- memo: a loser wrote one
+            CREATE TEMP TABLE offered (key TEXT, seq INT);  -- the chunk being offered
             """
         )
 
@@ -230,30 +231,46 @@ class _Index:
         Returns the verdict of each record that lost, and whether it wrote a memo.
         """
         db = self.db
-        lookup = "SELECT r1, r2, r3, seq, verdict, memo FROM best WHERE key = ?"
+        # Most records are a company's first: insert the chunk at once, then settle only the
+        # records whose key was already held (by an earlier chunk or earlier in this one), in
+        # input order, as if each had been offered alone.
+        db.executemany(
+            "INSERT OR IGNORE INTO best VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(o.key, *o.rank, o.seq, o.source, o.line, o.verdict, o.memo) for o in offers],
+        )
+        db.executemany("INSERT INTO offered VALUES (?, ?)", [(o.key, o.seq) for o in offers])
+        held_elsewhere = {
+            seq
+            for (seq,) in db.execute(
+                "SELECT offered.seq FROM offered JOIN best ON best.key = offered.key WHERE best.seq != offered.seq"
+            )
+        }
+        db.execute("DELETE FROM offered")
         losers: list[tuple[str, bool]] = []
         for offer in offers:
-            key = offer.key
-            held = db.execute(lookup, (key,)).fetchone()
-            if held is not None:
-                if tuple(held[:3]) >= offer.rank:
-                    loser_seq, verdict, memo = offer.seq, offer.verdict, offer.memo
-                else:
-                    loser_seq, verdict, memo = held[3], held[4], bool(held[5])
-                losers.append((verdict, memo))
-                db.execute("INSERT INTO lost VALUES (?, ?)", (loser_seq, key))
-                db.execute(
-                    "INSERT INTO duplicated VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET memo = memo OR excluded.memo",
-                    (key, memo),
-                )
-                if loser_seq == offer.seq:
-                    continue
+            if offer.seq in held_elsewhere:
+                losers.append(self._contest(offer))
+        db.commit()
+        return losers
+
+    def _contest(self, offer: _Offer) -> tuple[str, bool]:
+        """Settle a record whose company is already held: returns the loser's verdict and memo."""
+        db, key = self.db, offer.key
+        held = db.execute("SELECT r1, r2, r3, seq, verdict, memo FROM best WHERE key = ?", (key,)).fetchone()
+        if tuple(held[:3]) >= offer.rank:
+            loser_seq, verdict, memo = offer.seq, offer.verdict, offer.memo
+        else:
+            loser_seq, verdict, memo = held[3], held[4], bool(held[5])
             db.execute(
                 "INSERT OR REPLACE INTO best VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, *offer.rank, offer.seq, offer.source, offer.line, offer.verdict, offer.memo),
             )
-        db.commit()
-        return losers
+        db.execute("INSERT INTO lost VALUES (?, ?)", (loser_seq, key))
+        db.execute(
+            "INSERT INTO duplicated VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET memo = memo OR excluded.memo",
+            (key, memo),
+        )
+        return verdict, memo
 
     def settlements(self) -> Iterator[tuple[int, str, bool]]:
         """(position, key, is the winner) of every record of a duplicated company, in input order."""
@@ -536,11 +553,15 @@ def _order(row: Row) -> tuple[float, str]:
     return (-row[3], row[1])
 
 
+#: Rows pickled together in a spilled run: one pickle call per row cost more than sorting them.
+SPILL_BLOCK = 1000
+
+
 def _spill(rows: list[Row], folder: Path, number: int) -> Path:
     path = folder / f"run-{number:05d}.pickle"
     with path.open("wb") as handle:
-        for row in sorted(rows, key=_order):
-            pickle.dump(row, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        for block in _chunks(sorted(rows, key=_order), SPILL_BLOCK):
+            pickle.dump(block, handle, protocol=pickle.HIGHEST_PROTOCOL)
     return path
 
 
@@ -548,40 +569,40 @@ def _read_run(path: Path) -> Iterator[Row]:
     with path.open("rb") as handle:
         while True:
             try:
-                yield pickle.load(handle)  # noqa: S301 (our own temporary file)
+                yield from pickle.load(handle)  # noqa: S301 (our own temporary file)
             except EOFError:
                 return
 
 
-def _ranked(runs: list[Path], index: _Index | None) -> Iterator[dict[str, Any]]:
-    """Output rows, best first; with an index, only each company's winning record."""
+def _ranked(runs: list[Path], index: _Index | None) -> Iterator[tuple[Any, ...]]:
+    """Output rows with their rank (the values of COLUMNS), best first; with an index, only winners."""
     merged: Iterable[Row] = heapq.merge(*(_read_run(p) for p in runs), key=_order)
     if index is not None:
         merged = (row for row in merged if index.winner(row[1]) == (row[8], row[9]))
     for rank, row in enumerate(merged, start=1):
-        yield dict(zip(COLUMNS, (rank, *row), strict=True))
+        yield (rank, *row)
 
 
 def _write_ranked(path: Path, runs: list[Path], index: _Index | None) -> None:
     suffix = path.suffix.lower()
     rows = _ranked(runs, index)
     if suffix == ".parquet":
-        _write_parquet(path, rows)
+        _write_parquet(path, (dict(zip(COLUMNS, row, strict=True)) for row in rows))
         return
     with atomic_writer(path, newline="") as handle:
         if suffix == ".jsonl":
             for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False))
+                handle.write(json.dumps(dict(zip(COLUMNS, row, strict=True)), ensure_ascii=False))
                 handle.write("\n")
         else:
             import csv
 
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
-            for row in rows:
+            for rank, name, key, website, score, verdict, coverage, knockouts, reasons, source, line in rows:
                 writer.writerow(
-                    [*(_cell(row[c]) for c in COLUMNS[:7]), "; ".join(row["knockouts"]),
-                     "; ".join(row["reasons"]), _cell(row["source"]), row["line"]]
+                    [rank, _cell(name), _cell(key), _cell(website), score, verdict, coverage, "; ".join(knockouts),
+                     "; ".join(reasons), _cell(source), line]
                 )  # fmt: skip
 
 

@@ -295,6 +295,11 @@ def test_the_duplicate_index_keeps_the_best_record_and_lists_the_rest_in_input_o
         assert index.winner("a") == ("f", 4)
         assert index.winner("b") == ("f", 2)
         assert index.stale_memo("a") and not index.stale_memo("b")
+        # three records of one company in one chunk: the middle one wins
+        losers = index.offer([offer("c", (1, 0, -5), 5), offer("c", (9, 0, -6), 6), offer("c", (2, 0, -7), 7)])
+        assert losers == [("review", False), ("review", False)]
+        assert index.winner("c") == ("f", 7)
+        assert [s for s in index.settlements() if s[1] == "c"] == [(5, "c", 0), (6, "c", 1), (7, "c", 0)]
 
 
 def test_duplicates_across_chunks_and_workers_leave_the_winner_in_the_database(db_url, tmp_path):
