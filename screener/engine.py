@@ -131,11 +131,16 @@ class Engine:
             raise EngineError("this engine is closed; its rulesets were freed")
         payload: dict[str, Any] = {ANCHOR: 1}
         keys = self._keys
+        largest = conditions.MAX_ENGINE_INT
         for path, value in fact.items():
             key = keys.get(path)
             if key is None:
                 continue
-            if isinstance(value, float) or (isinstance(value, int) and abs(value) > conditions.MAX_ENGINE_INT):
+            kind = value.__class__
+            # Exact type tests first: they settle nearly every value without the isinstance chain.
+            if not (kind is str or kind is bool or (kind is int and -largest <= value <= largest)) and (
+                isinstance(value, float) or (isinstance(value, int) and abs(value) > largest)
+            ):
                 raise EngineError(f"{path}: {value!r} cannot be passed to the engine (floats and huge numbers are not)")
             payload[key] = value
         fired: set[int] = set()
