@@ -57,6 +57,7 @@ from screener.profile import Profile
 from screener.result import Verdict
 from screener.rulebook import Rulebook
 from screener.screening import Evaluation
+from screener.stored import Stored
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 #: Columns of the ranked output, in order.
@@ -405,8 +406,6 @@ class _Scored:
 
 
 def _score_chunk(raws: list[RawRecord]) -> _Scored:
-    from screener import store
-
     state = _state()
     config = state.config
     book = state.screener.rulebook
@@ -437,16 +436,23 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
             _Offer(stored.key, (filled(profile), as_of, -raw.seq), raw.seq, raw.source, raw.line, verdict, memo)
         )
         if state.store is not None:
-            saved.append(
-                store.Encoded(
-                    stored.key, stored.name, stored.website, book.name, book.version, book.hash, config.on,
-                    stored.score, verdict, stored.coverage, orjson.dumps(stored.knockouts),
-                    orjson.dumps(stored.matched), Profile.__pydantic_serializer__.to_json(profile), stored.result,
-                )
-            )  # fmt: skip
+            saved.append(_encoded(book, config.on, stored, profile))
     if state.store is not None:
+        from screener import store
+
         store.save_encoded(state.store, saved)  # the whole chunk, in one transaction
     return _Scored(rows, offers, rejects)
+
+
+def _encoded(book: Rulebook, on: dt.date, stored: Stored, profile: Profile) -> Any:
+    """The database row of a screening: a ``store.Encoded`` (store is imported only when a database is used)."""
+    from screener import store
+
+    return store.Encoded(
+        stored.key, stored.name, stored.website, book.name, book.version, book.hash, on, stored.score,
+        stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts), orjson.dumps(stored.matched),
+        Profile.__pydantic_serializer__.to_json(profile), stored.result,
+    )  # fmt: skip
 
 
 # --- settling duplicates ---------------------------------------------------------------------------
@@ -493,7 +499,6 @@ def _settle(
 
 def _settle_chunk(winners: list[tuple[RawRecord, bool]]) -> list[Problem]:
     """Score and save again the winners of duplicated companies; rewrite or remove their memos."""
-    from screener import store
     from screener.files import safe_child
 
     state = _state()
@@ -522,14 +527,10 @@ def _settle_chunk(winners: list[tuple[RawRecord, bool]]) -> list[Problem]:
         elif stale_memo and state.renderer is not None and state.config.memos is not None:
             safe_child(state.config.memos, stored.key, state.renderer.suffix).unlink(missing_ok=True)
         if state.store is not None:
-            saved.append(
-                store.Encoded(
-                    stored.key, stored.name, stored.website, book.name, book.version, book.hash, config.on,
-                    stored.score, stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts),
-                    orjson.dumps(stored.matched), Profile.__pydantic_serializer__.to_json(profile), stored.result,
-                )
-            )  # fmt: skip
+            saved.append(_encoded(book, config.on, stored, profile))
     if state.store is not None:
+        from screener import store
+
         store.save_encoded(state.store, saved)
     return changed
 
