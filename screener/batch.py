@@ -43,7 +43,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -298,9 +298,8 @@ class _Index:
         self.db.close()
 
 
-@dataclass(frozen=True, slots=True)
-class _Offer:
-    """A scored record as the duplicate rule sees it."""
+class _Offer(NamedTuple):
+    """A scored record as the duplicate rule sees it (a named tuple: it is pickled back from workers)."""
 
     key: str
     rank: tuple[int, int, int]  #: key fields filled in, as_of (ordinal, 0 when unknown), -position
