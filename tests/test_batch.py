@@ -340,7 +340,7 @@ def test_memos_are_the_winners_own(tmp_path):
     memos = tmp_path / "memos"
     code, stdout, stderr = batch(
         str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "review", "--chunk-size", "1",
-        "--workers", "2", "--format", "json",
+        "--workers", "2", "--format", "json", "--rejects", str(tmp_path / "rejects.jsonl"),
     )  # fmt: skip
     assert code == ExitCode.OK, stderr
     summary = json.loads(stdout)
