@@ -8,7 +8,8 @@ Prints, on N generated profiles (default 100,000):
   timers cancelled at the end.
 - the direct ``Engine.matches`` rate (facts precomputed);
 - ``screen batch`` end to end (read JSON Lines → validate → score → write SQLite and CSV) with
-  1 and 2 workers, in a fresh process each, and the speed-up;
+  1 and 2 workers, in a fresh process each, and the speed-up; the size of the SQLite file per
+  profile; as a diagnostic, the same batch writing only the CSV (no database);
 - peak RSS of the batch process (and its workers) at two input sizes (100k vs 1M by default);
 - the machine: CPU model, cores, Python, and how much two processes of pure Python actually
   speed up here (a machine whose "2 cores" do not run in parallel cannot show a worker speed-up).
@@ -47,7 +48,8 @@ from screener.batch import BatchRequest, run_batch
 if __name__ == "__main__":
     inp, out, db, workers = sys.argv[1:5]
     started = time.perf_counter()
-    s = run_batch(BatchRequest([Path(inp)], dt.date(2026, 11, 27), out=Path(out), database=db, workers=int(workers)))
+    database = None if db == "none" else db
+    s = run_batch(BatchRequest([Path(inp)], dt.date(2026, 11, 27), out=Path(out), database=database, workers=int(workers)))
     wall = time.perf_counter() - started
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -161,14 +163,21 @@ def engine_rate(lines: list[str]) -> float:
         return len(facts) / (time.perf_counter() - started)
 
 
-def run_batch(path: Path, folder: Path, workers: int) -> dict[str, float]:
+def run_batch(path: Path, folder: Path, workers: int, database: bool = True) -> dict[str, float]:
     db = folder / f"bench-{workers}-{path.stem}.db"
     db.unlink(missing_ok=True)
+    # Each run starts with nothing left to write back from the previous one: a run's own
+    # database writes are synced to disk within its time (SQLite checkpoints fsync), and
+    # the previous run's gigabyte must not be flushed during the next measurement.
+    os.sync()
+    url = f"sqlite:///{db}" if database else "none"
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path), str(folder / f"out-{workers}.csv"), f"sqlite:///{db}", str(workers)],
+        [sys.executable, "-c", _CHILD, str(path), str(folder / f"out-{workers}.csv"), url, str(workers)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["db_bytes"] = db.stat().st_size if database else 0
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -196,6 +205,12 @@ def main(argv: list[str] | None = None) -> None:
                   f"{results[workers]['seconds']:.1f}s, {rate:,.0f} profiles/s, {rate / naive:.1f}x the naive loop")  # fmt: skip
         speedup = results[1]["seconds"] / results[2]["seconds"]
         print(f"speed-up of 2 workers over 1: {speedup:.2f}x")
+        print(f"SQLite file: {results[1]['db_bytes'] / args.n / 1024:.1f} KiB per profile")
+        for workers in (1, 2):  # where the time goes: the same batch without the database
+            csv_only = run_batch(path, folder, workers, database=False)
+            rate = csv_only["read"] / csv_only["seconds"]
+            print(f"(diagnostic) screen batch, {workers} worker(s), {args.n:,} profiles → CSV only, no database: "
+                  f"{csv_only['seconds']:.1f}s, {rate:,.0f} profiles/s")  # fmt: skip
         sizes = [args.n] if args.skip_1m else [int(s) for s in args.rss_sizes.split(",")]
         for size in sizes:
             sized = path if size == args.n else generate.write(folder / f"profiles-{size}.jsonl", size)

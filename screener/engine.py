@@ -35,6 +35,8 @@ from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
+import orjson
+
 from screener import conditions
 from screener.errors import EngineError
 from screener.rulebook import Rulebook
@@ -116,6 +118,7 @@ class Engine:
                 self.close()
                 raise EngineError(f"durable-rules refused pack {rulebook.name}: {exc}") from None
         self._sids = itertools.count(1)
+        self._rule_index = {f"r{r.index}": r.index for r in rulebook.rules}
 
     @property
     def rulesets(self) -> int:
@@ -127,12 +130,16 @@ class Engine:
         if not self._finalizer.alive:
             raise EngineError("this engine is closed; its rulesets were freed")
         payload: dict[str, Any] = {ANCHOR: 1}
+        keys = self._keys
+        largest = conditions.MAX_ENGINE_INT
         for path, value in fact.items():
-            key = self._keys.get(path)
+            key = keys.get(path)
             if key is None:
                 continue
-            if isinstance(value, float) or (
-                isinstance(value, int) and not isinstance(value, bool) and abs(value) > conditions.MAX_ENGINE_INT
+            kind = value.__class__
+            # Exact type tests first: they settle nearly every value without the isinstance chain.
+            if not (kind is str or kind is bool or (kind is int and -largest <= value <= largest)) and (
+                isinstance(value, float) or (isinstance(value, int) and abs(value) > largest)
             ):
                 raise EngineError(f"{path}: {value!r} cannot be passed to the engine (floats and huge numbers are not)")
             payload[key] = value
@@ -140,12 +147,16 @@ class Engine:
         for handle in self._handles:
             sid = str(next(self._sids))
             payload["sid"] = payload["id"] = sid
-            fired.update(self._assert(handle, sid, json.dumps(payload)))
+            text = orjson.dumps(payload).decode()
+            if not text.isascii():  # the rules were written by json.dumps, which escapes non-ASCII: so must facts
+                text = json.dumps(payload)
+            fired.update(self._assert(handle, sid, text))
         return frozenset(fired)
 
     def _assert(self, handle: int, sid: str, text: str) -> list[int]:
         ext = self._ext
         fired: list[int] = []
+        rule_index = self._rule_index
         try:
             try:
                 code, state = ext.assert_fact(handle, text)
@@ -159,9 +170,9 @@ class Engine:
             message = result[1] if result else None
             while message:
                 # The message is {"r<index>": {...the fact...}}: only the rule name is needed.
-                name = message[2 : message.index('"', 2)]
-                if name != SENTINEL:
-                    fired.append(int(name[1:]))
+                index = rule_index.get(message[2 : message.index('"', 2)])
+                if index is not None:  # None: the sentinel
+                    fired.append(index)
                 message = ext.complete_and_start_action(handle, state)
         finally:
             # When the assert itself failed no state exists (error 309): nothing to free then.

@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import operator
 import types
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,19 +59,7 @@ class FieldSpec:
 
     def encode(self, value: Any) -> Any:
         """Encode a (validated) value of this field for the engine and the evaluator."""
-        if self.kind in _SCALE:
-            return round(float(value) * _SCALE[self.kind])
-        if self.kind in {Kind.INTEGER, Kind.MONEY}:
-            return int(value)
-        if self.kind is Kind.BOOLEAN:
-            return bool(value)
-        if self.kind is Kind.DATE:
-            return value.year * 10_000 + value.month * 100 + value.day
-        if self.kind is Kind.YEAR:
-            return value.year if isinstance(value, dt.date) else int(value)
-        if self.kind is Kind.ENUM:
-            return str(value.value if isinstance(value, enum.Enum) else value)
-        return str(value).lower()
+        return _ENCODERS[self.kind](value)
 
     def decode(self, encoded: Any) -> Any:
         """The inverse of :meth:`encode`, for showing values to people."""
@@ -78,6 +68,40 @@ class FieldSpec:
         if self.kind is Kind.DATE:
             return dt.date(encoded // 10_000, encoded // 100 % 100, encoded % 100).isoformat()
         return encoded
+
+
+def _encode_scaled(scale: int, value: Any) -> int:
+    return round(float(value) * scale)
+
+
+def _encode_date(value: Any) -> int:
+    return int(value.year * 10_000 + value.month * 100 + value.day)
+
+
+def _encode_year(value: Any) -> int:
+    return value.year if isinstance(value, dt.date) else int(value)
+
+
+def _encode_enum(value: Any) -> str:
+    return str(value._value_ if isinstance(value, enum.Enum) else value)
+
+
+def _encode_text(value: Any) -> str:
+    return str(value).lower()
+
+
+#: One function per kind, chosen once per field: encoding runs per field per profile.
+_ENCODERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.INTEGER: int,
+    Kind.MONEY: int,
+    Kind.FRACTION: functools.partial(_encode_scaled, _SCALE[Kind.FRACTION]),
+    Kind.NUMBER: functools.partial(_encode_scaled, _SCALE[Kind.NUMBER]),
+    Kind.BOOLEAN: bool,
+    Kind.ENUM: _encode_enum,
+    Kind.TEXT: _encode_text,
+    Kind.DATE: _encode_date,
+    Kind.YEAR: _encode_year,
+}
 
 
 def _kind_of(annotation: Any, extra: dict[str, Any]) -> tuple[Kind, tuple[str, ...]] | None:
@@ -146,24 +170,29 @@ def fields() -> dict[str, FieldSpec]:
 
 
 class FactEncoder:
-    """Encodes the same fields of many profiles: the path splitting and lookups are done once."""
+    """Encodes the same fields of many profiles: readers and encoders are chosen once."""
 
     def __init__(self, paths: tuple[str, ...]):
         catalogue = fields()
-        self.steps = []
+        self.steps: list[tuple[str, bool, Any, Callable[[Any], Any]]] = []
         for path in paths:
-            parts = path.split(".")
-            from_derived = parts[0] == "derived"
-            self.steps.append((path, from_derived, tuple(parts[1:] if from_derived else parts), catalogue[path].encode))
+            encode = _ENCODERS[catalogue[path].kind]
+            if path.startswith("derived."):
+                self.steps.append((path, True, path.removeprefix("derived."), encode))
+            else:
+                self.steps.append((path, False, operator.attrgetter(path), encode))
 
-    def __call__(self, profile: Profile, derived: Derived) -> dict[str, Any]:
+    def __call__(self, profile: Profile, derived: Mapping[str, Any]) -> dict[str, Any]:
+        """The fact: encoded value by path, for every field that has a value (``derived``: by name)."""
         fact: dict[str, Any] = {}
-        for path, from_derived, parts, encode in self.steps:
-            value: Any = derived if from_derived else profile
-            for part in parts:
-                value = getattr(value, part)
-                if value is None:
-                    break
+        for path, from_derived, read, encode in self.steps:
+            if from_derived:
+                value = derived[read]
+            else:
+                try:
+                    value = read(profile)
+                except AttributeError:  # inside an optional section that is absent (funding.last_round)
+                    continue
             if value is not None:
                 fact[path] = encode(value)
         return fact

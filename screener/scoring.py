@@ -91,11 +91,12 @@ def tally(rulebook: Rulebook, outcomes: Sequence[Outcome]) -> Tally:
     score = round(100 * (points - worst) / (best - worst), 1) if best > worst else 0.0
     total_weight = rulebook.total_weight
     coverage = round(weight / total_weight, 4) if total_weight else 0.0
-    verdict, notes = _verdict(rulebook, score, coverage, knockouts)
+    verdict, notes = verdict_of(rulebook, score, coverage, knockouts)
     return Tally(score, verdict, coverage, points, knockouts, list(categories.values()), notes)
 
 
-def _verdict(rulebook: Rulebook, score: float, coverage: float, knockouts: list[str]) -> tuple[Verdict, list[str]]:
+def verdict_of(rulebook: Rulebook, score: float, coverage: float, knockouts: list[str]) -> tuple[Verdict, list[str]]:
+    """The verdict and the notes explaining it, from the score, the coverage and the matched knockouts."""
     thresholds = rulebook.spec.thresholds
     if knockouts:
         return Verdict.PASS, [f"knocked out by {', '.join(knockouts)}"]

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 from screener import conditions, schema, texts
-from screener.derived import INPUTS, Derived, derive, is_present
+from screener.derived import INPUTS, Derived, derived_values, is_present
 from screener.engine import Engine
 from screener.errors import Problem, RuleError
 from screener.profile import Profile, company_key
@@ -51,8 +51,12 @@ class Screener:
         )
 
     def fact(self, profile: Profile, on: dt.date) -> tuple[dict[str, Any], Derived]:
-        derived = derive(profile, on)
-        return self._encode(profile, derived), derived
+        values = derived_values(profile, on)
+        return self._encode(profile, values), Derived.model_construct(**values)
+
+    def encoded(self, profile: Profile, on: dt.date) -> dict[str, Any]:
+        """The fact alone, without building the :class:`Derived` model (batch scoring needs only this)."""
+        return self._encode(profile, derived_values(profile, on))
 
     def evaluate(self, profile: Profile, on: dt.date) -> Evaluation:
         """Every rule's outcome and the tally: the engine's decisions, nothing rendered."""
@@ -90,64 +94,6 @@ class Screener:
             questions=open_questions(profile, [(r.id, r.outcome, r.missing, r.question) for r in rules]),
             notes=totals.notes,
         )
-
-    def record(self, evaluation: Evaluation) -> dict[str, Any]:
-        """The JSON form of ``result(evaluation, explain=False)``, built without pydantic.
-
-        Batch scoring saves this for every company; building the typed result costs several
-        times the engine's own time. A test keeps the two forms equal.
-        """
-        profile, book, totals = evaluation.profile, self.rulebook, evaluation.tally
-        rules = []
-        asks = []
-        for (rule_id, title, category, points, knockout, tags), (result, missing) in zip(
-            self._static, evaluation.outcomes, strict=True
-        ):
-            rules.append(
-                {
-                    "id": rule_id,
-                    "title": title,
-                    "category": category,
-                    "outcome": _OUTCOME_TEXT[result],
-                    "points": points,
-                    "knockout": knockout,
-                    "rationale": None,
-                    "missing": missing,
-                    "question": None,
-                    "tags": list(tags),
-                }
-            )
-            if missing:
-                asks.append((rule_id, result, missing, None))
-        return {
-            "company": {
-                "name": profile.name,
-                "website": profile.website,
-                "key": company_key(profile.name, profile.website),
-            },
-            "screened_on": evaluation.on.isoformat(),
-            "pack": {"name": book.name, "version": book.version, "hash": book.hash},
-            "score": totals.score,
-            "verdict": str(totals.verdict),
-            "coverage": totals.coverage,
-            "points": totals.points,
-            "knockouts": list(totals.knockouts),
-            "categories": [
-                {
-                    "category": c.category,
-                    "points": c.points,
-                    "best": c.best,
-                    "worst": c.worst,
-                    "matched": c.matched,
-                    "evaluable": c.evaluable,
-                    "rules": c.rules,
-                }
-                for c in totals.categories
-            ],
-            "rules": rules,
-            "questions": open_questions(profile, asks),
-            "notes": list(totals.notes),
-        }
 
     def close(self) -> None:
         self.engine.close()
@@ -222,8 +168,6 @@ def open_questions(profile: Profile, outcomes: Sequence[tuple[str, Outcome, list
     return asks + list(dict.fromkeys(custom))
 
 
-# Enum .value goes through a descriptor; the record is built millions of times in a batch.
-_OUTCOME_TEXT = {o: o.value for o in Outcome}
 _LIST_FIELDS = {
     "team.founders": "who the founders are and their backgrounds",
     "benchmarks": "benchmark results against the frontier",

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,17 @@ def safe_url(url: str) -> str:
         return url
 
 
+#: Page size of a new SQLite database. A row holds the full result and profile documents (about
+#: 12 KB with the default pack): with SQLite's default 4 KiB pages every row spills into a chain
+#: of overflow pages, and inserts and checkpoints go page by page. Writing 20,000 batch rows took
+#: 0.6 s with 64 KiB pages against 1.4 s with 4 KiB pages, and the file came out 6% smaller.
+#: An existing database keeps the page size it was created with.
+SQLITE_PAGE_SIZE = 65536
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL: only a new database takes it
     # WAL lets readers go on while a batch writes; the busy timeout makes writers queue, not fail.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -93,9 +103,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def connect(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: :func:`default_url`) with the schema created and current."""
-    engine = _engine(url, create_folder=True)
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+def connect(url: str | None = None, *, autocheckpoint: bool = True) -> Engine:
+    """An engine for ``url`` (default: :func:`default_url`) with the schema created and current.
+
+    ``autocheckpoint=False``: a SQLite writer leaves the write-ahead log to a :func:`checkpointing`
+    thread instead of copying it into the database (and waiting for the disk) at its commits.
+    """
+    engine = _engine(url, create_folder=True, autocheckpoint=autocheckpoint)
     try:
         migrate(engine)
     except SQLAlchemyError as exc:
@@ -138,7 +158,7 @@ def connect_existing(url: str | None = None) -> Engine | None:
     )
 
 
-def _engine(url: str | None, *, create_folder: bool) -> Engine:
+def _engine(url: str | None, *, create_folder: bool, autocheckpoint: bool = True) -> Engine:
     url = normalise_url(url or default_url())
     try:
         parsed = make_url(url)
@@ -158,7 +178,49 @@ def _engine(url: str | None, *, create_folder: bool) -> Engine:
         raise StoreError(f"cannot use database {safe_url(url)}: {exc}", Location("--db")) from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if not autocheckpoint:
+            event.listen(engine, "connect", _no_autocheckpoint)
     return engine
+
+
+@contextlib.contextmanager
+def checkpointing(engine: Engine, every: float = 0.05) -> Iterator[None]:
+    """While the block runs, copy a SQLite database's write-ahead log into it from a background thread.
+
+    A batch writes about 12 KB per company, and SQLite's automatic checkpoint runs inside the
+    commit that crosses its threshold: the writer then waits while the log is copied and synced
+    to disk (measured: most of the time a batch spent in the database). Writers connected with
+    ``autocheckpoint=False`` only append to the log; this thread copies it meanwhile (sqlite3
+    releases the GIL), and once more when the block ends, so the database is complete when the
+    batch returns. Nothing is less durable: commits reach the log exactly as before. Does nothing
+    for other databases.
+    """
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    import threading
+
+    stop = threading.Event()
+    failures: list[SQLAlchemyError] = []
+
+    def run() -> None:
+        try:
+            with engine.connect() as connection:
+                while not stop.wait(every):
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except SQLAlchemyError as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=run, name="screener-checkpoint", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+    if failures:
+        raise StoreError(f"cannot checkpoint the database: {_reason(failures[0])}", Location(safe_url(str(engine.url))))
 
 
 def _dumps(value: Any) -> str:
@@ -197,59 +259,139 @@ def _current_revision(engine: Engine) -> str | None:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One screening ready to write: its columns, the JSON ones already encoded as JSON text.
+
+    A batch builds these straight from its own encoding of the result (:mod:`screener.stored`),
+    so nothing is turned into dicts only to be serialised again.
+    """
+
+    company_key: str
+    company_name: str
+    website: str | None
+    pack_name: str
+    pack_version: str
+    pack_hash: str
+    screened_on: dt.date
+    score: float
+    verdict: str
+    coverage: float
+    knockouts: bytes  #: JSON
+    matched: bytes  #: JSON
+    profile: bytes  #: JSON
+    result: bytes  #: JSON
+
+
 def save(engine: Engine, items: Iterable[tuple[ScreeningResult | dict[str, Any], dict[str, Any]]]) -> int:
     """Insert or update screenings in one transaction; returns the count.
 
-    Each item is a result (typed, or its JSON form as built by ``Screener.record``) and the
+    Each item is a result (typed, or its JSON form) and the
     profile snapshot as JSON-ready data.
     """
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    rows = [_row(r if isinstance(r, dict) else r.model_dump(mode="json"), profile, now) for r, profile in items]
+    return save_encoded(
+        engine, [_encoded(r if isinstance(r, dict) else r.model_dump(mode="json"), profile) for r, profile in items]
+    )
+
+
+def save_encoded(engine: Engine, rows: Sequence[Encoded]) -> int:
+    """Insert or update encoded screenings in one transaction; returns the count."""
     if not rows:
         return 0
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # Sorted by key so that concurrent writers lock rows in one order and cannot deadlock.
+    rows = sorted(rows, key=lambda r: (r.company_key, r.pack_name, r.pack_version))
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                # The driver directly: SQLAlchemy's per-value processing cost more than SQLite's own
+                # insert. Values are stored exactly as SQLAlchemy stores them (dates as ISO text).
+                stamp = now.isoformat(sep=" ", timespec="microseconds")
+                connection.exec_driver_sql(
+                    _SQLITE_UPSERT,
+                    [(*_plain(r), r.screened_on.isoformat(), r.score, r.verdict, r.coverage, r.knockouts.decode(),
+                      r.matched.decode(), r.profile.decode(), r.result.decode(), stamp, stamp) for r in rows],
+                )  # fmt: skip
+            else:
+                connection.execute(_upsert(engine), [_values(r, now) for r in rows])
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot save screenings: {_reason(exc)}", Location(safe_url(str(engine.url)))) from None
+    return len(rows)
+
+
+_COLUMNS = (
+    "company_key", "company_name", "website", "pack_name", "pack_version", "pack_hash", "screened_on", "score",
+    "verdict", "coverage", "knockouts", "matched", "profile", "result", "created_at", "updated_at",
+)  # fmt: skip
+#: A re-screening keeps the row's identity and creation time, and replaces everything else.
+_UPDATED = tuple(c for c in _COLUMNS if c not in {"created_at", "company_key", "pack_name", "pack_version"})
+_SQLITE_UPSERT = " ".join(
+    (
+        "INSERT INTO screening",
+        "(" + ", ".join(_COLUMNS) + ")",
+        "VALUES (" + ", ".join("?" for _ in _COLUMNS) + ")",
+        "ON CONFLICT (company_key, pack_name, pack_version) DO UPDATE SET",
+        ", ".join(c + " = excluded." + c for c in _UPDATED),
+    )
+)
+
+
+def _plain(row: Encoded) -> tuple[str, str, str | None, str, str, str]:
+    return (row.company_key, row.company_name, row.website, row.pack_name, row.pack_version, row.pack_hash)
+
+
+def _upsert(engine: Engine) -> Any:
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     table = Screening.__table__  # type: ignore[attr-defined]
     statement = insert(table)
-    updates = {
-        c: statement.excluded[c] for c in rows[0] if c not in {"created_at", "company_key", "pack_name", "pack_version"}
-    }
-    statement = statement.on_conflict_do_update(
-        index_elements=["company_key", "pack_name", "pack_version"], set_=updates
+    return statement.on_conflict_do_update(
+        index_elements=["company_key", "pack_name", "pack_version"],
+        set_={c: statement.excluded[c] for c in _UPDATED},
     )
-    try:
-        with engine.begin() as connection:
-            # Sorted by key so that concurrent writers lock rows in one order and cannot deadlock.
-            connection.execute(
-                statement, sorted(rows, key=lambda r: (r["company_key"], r["pack_name"], r["pack_version"]))
-            )
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot save screenings: {_reason(exc)}", Location(safe_url(str(engine.url)))) from None
-    return len(rows)
 
 
-def _row(result: dict[str, Any], profile: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    company, pack = result["company"], result["pack"]
+def _values(row: Encoded, now: dt.datetime) -> dict[str, Any]:
+    import orjson
+
+    # orjson.Fragment: the JSON columns' serialiser (_dumps) writes already encoded JSON as it is.
     return {
-        "company_key": company["key"],
-        "company_name": company["name"],
-        "website": company["website"],
-        "pack_name": pack["name"],
-        "pack_version": pack["version"],
-        "pack_hash": pack["hash"],
-        "screened_on": dt.date.fromisoformat(result["screened_on"]),
-        "score": result["score"],
-        "verdict": result["verdict"],
-        "coverage": result["coverage"],
-        "knockouts": list(result["knockouts"]),
-        "matched": [r["id"] for r in result["rules"] if r["outcome"] == "matched"],
-        "profile": profile,
-        "result": result,
+        **dict(zip(_COLUMNS[:6], _plain(row), strict=True)),
+        "screened_on": row.screened_on,
+        "score": row.score,
+        "verdict": row.verdict,
+        "coverage": row.coverage,
+        "knockouts": orjson.Fragment(row.knockouts),
+        "matched": orjson.Fragment(row.matched),
+        "profile": orjson.Fragment(row.profile),
+        "result": orjson.Fragment(row.result),
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _encoded(result: dict[str, Any], profile: dict[str, Any]) -> Encoded:
+    import orjson
+
+    company, pack = result["company"], result["pack"]
+    return Encoded(
+        company_key=company["key"],
+        company_name=company["name"],
+        website=company["website"],
+        pack_name=pack["name"],
+        pack_version=pack["version"],
+        pack_hash=pack["hash"],
+        screened_on=dt.date.fromisoformat(result["screened_on"]),
+        score=result["score"],
+        verdict=result["verdict"],
+        coverage=result["coverage"],
+        knockouts=orjson.dumps(list(result["knockouts"])),
+        matched=orjson.dumps([r["id"] for r in result["rules"] if r["outcome"] == "matched"]),
+        profile=orjson.dumps(profile),
+        result=orjson.dumps(result),
+    )
 
 
 @contextlib.contextmanager

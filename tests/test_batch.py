@@ -281,13 +281,102 @@ def test_csv_output_does_not_carry_spreadsheet_formulas(tmp_path):
 def test_the_duplicate_index_keeps_the_best_record_and_lists_the_rest_in_input_order(tmp_path):
     import contextlib
 
-    from screener.batch import _Index
+    from screener.batch import _Index, _Offer
+
+    def offer(key, rank, seq, verdict="review", memo=False):
+        return _Offer(key, rank, seq, "f", seq + 1, verdict, memo)
 
     with contextlib.closing(_Index(tmp_path / "index.db")) as index:
-        index.reject([2])
-        index.offer([("a", (5, 0, 0), 0, "f", 1), ("b", (1, 0, -1), 1, "f", 2)])
+        assert index.offer([offer("a", (5, 0, 0), 0), offer("b", (1, 0, -1), 1, "pass")]) == []
         # a later, better record displaces the first; a later, worse one loses to it
-        index.offer([("a", (7, 0, -3), 3, "f", 4), ("a", (6, 0, -4), 4, "f", 5)])
-        assert list(index.skips()) == [(0, "a"), (2, None), (4, "a")]
+        losers = index.offer([offer("a", (7, 0, -3), 3, "pass"), offer("a", (6, 0, -4), 4, "strong-fit", memo=True)])
+        assert losers == [("review", False), ("strong-fit", True)]
+        assert list(index.settlements()) == [(0, "a", 0), (3, "a", 1), (4, "a", 0)]
         assert index.winner("a") == ("f", 4)
         assert index.winner("b") == ("f", 2)
+        assert index.stale_memo("a") and not index.stale_memo("b")
+        # three records of one company in one chunk: the middle one wins
+        losers = index.offer([offer("c", (1, 0, -5), 5), offer("c", (9, 0, -6), 6), offer("c", (2, 0, -7), 7)])
+        assert losers == [("review", False), ("review", False)]
+        assert index.winner("c") == ("f", 7)
+        assert [s for s in index.settlements() if s[1] == "c"] == [(5, "c", 0), (6, "c", 1), (7, "c", 0)]
+
+
+def test_duplicates_across_chunks_and_workers_leave_the_winner_in_the_database(db_url, tmp_path):
+    from screener import store
+
+    winner = profile(1, team={"size": 5}, as_of="2026-06-01")
+    loser = profile(1, team={"size": 500}, name="Company 1 Inc")  # fewer key fields, read later
+    records = [profile(n) for n in range(2, 9)] + [winner] + [profile(n) for n in range(9, 15)] + [loser]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    for workers in ("1", "2"):
+        out = tmp_path / f"o{workers}.csv"
+        code, stdout, stderr = batch(
+            str(path), "--db", db_url, "--workers", workers, "--chunk-size", "1", "--out", str(out), "--format", "json"
+        )
+        assert code == ExitCode.OK, stderr
+        summary = json.loads(stdout)
+        assert (summary["read"], summary["scored"], summary["duplicates"]) == (15, 14, 1)
+        assert sum(summary["verdicts"].values()) == 14
+        ranked = {r["key"]: r for r in read_csv(out)}
+        assert len(ranked) == 14 and ranked["company1.ai"]["line"] == "8"
+        engine = store.connect(db_url)
+        try:
+            (row,) = store.history(engine, "company1.ai")
+        finally:
+            engine.dispose()
+        assert row.profile["team"]["size"] == 5 and row.company_name == "Company 1"
+        (dupe,) = [json.loads(line) for line in (tmp_path / f"o{workers}.rejects.jsonl").read_text().splitlines()]
+        assert (dupe["line"], dupe["duplicate_of"]) == (15, {"source": str(path), "line": 8, "key": "company1.ai"})
+
+
+def test_memos_are_the_winners_own(tmp_path):
+    knocked_out = {"name": "Acme", "website": "acme.ai", "stage": "seed", "team": {"size": 4},
+                   "model": {"base": "Own model", "license": "CC-BY-NC-4.0"}}  # fmt: skip
+    thin = {"name": "Acme", "website": "acme.ai"}  # fewer key fields: loses, but would get a memo (review)
+    richer = {"name": "Beta", "stage": "seed"}
+    poorer = {"name": "BETA Inc"}
+    path = write_jsonl(tmp_path / "deals.jsonl", [knocked_out, richer, thin, poorer])
+    memos = tmp_path / "memos"
+    code, stdout, stderr = batch(
+        str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "review", "--chunk-size", "1",
+        "--workers", "2", "--format", "json", "--rejects", str(tmp_path / "rejects.jsonl"),
+    )  # fmt: skip
+    assert code == ExitCode.OK, stderr
+    summary = json.loads(stdout)
+    assert (summary["scored"], summary["duplicates"], summary["memos"]) == (2, 2, 1)
+    assert sorted(p.name for p in memos.iterdir()) == ["beta.md"]
+    assert "BETA Inc" not in (memos / "beta.md").read_text()
+
+
+def test_stored_rows_hold_the_full_result_and_profile(db_url, tmp_path, screener):
+    from screener import store
+    from screener.profile import Profile
+    from screener.result import ScreeningResult
+
+    records = [profile(n) for n in range(12)]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    assert batch(str(path), "--db", db_url, "--chunk-size", "5", "--out", str(tmp_path / "o.csv"))[0] == ExitCode.OK
+    engine = store.connect(db_url)
+    try:
+        stored = {row.company_key: row for row in store.latest(engine)}
+    finally:
+        engine.dispose()
+    assert len(stored) == 12
+    for data in records:
+        expected = Profile.model_validate(data)
+        row = stored[f"company{data['name'].split()[-1]}.ai"]
+        result = screener.result(screener.evaluate(expected, ON), explain=False)
+        # A memo can be rendered again from these two columns, without scoring again.
+        assert ScreeningResult.model_validate(row.result) == result
+        assert row.profile == expected.model_dump(mode="json")
+        assert (row.score, row.verdict, row.coverage, row.knockouts) == (
+            result.score, result.verdict.value, result.coverage, result.knockouts,
+        )  # fmt: skip
+        assert row.matched == [r.id for r in result.matched]
+        assert (row.pack_name, row.pack_version, row.pack_hash) == (
+            result.pack.name,
+            result.pack.version,
+            result.pack.hash,
+        )
+        assert row.screened_on == ON and row.created_at == row.updated_at

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screener.derived import derive, months_between
 from screener.errors import ProfileError
@@ -215,3 +217,51 @@ def test_names_and_labels_are_one_line_of_text(write) -> None:
         f"{path}:2:1: sector: {one_line}",
         f"{path}:3:20: team.founders[0].name: {one_line}",
     ]
+
+
+def _host_by_urlsplit(website: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    text = website.strip().lower()
+    try:
+        host = urlsplit(text if "://" in text else f"//{text}").hostname
+    except ValueError:
+        return None
+    return host.removeprefix("www.") if host and "." in host else None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    website=st.builds(
+        lambda prefix, rest: prefix + rest,
+        st.sampled_from(["", "https://", "http://", "HTTPS://www.", "ftp://", "//", "https:/", " ", "a.b/x://"]),
+        st.text(alphabet="abcXY09.-_:/?#@[]%\t\n \u00e9", max_size=24),
+    )
+)
+def test_the_host_shortcut_agrees_with_urlsplit(website: str) -> None:
+    from screener.profile import _host
+
+    assert _host(website) == _host_by_urlsplit(website)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0, 0), (5_000_000, 5_000_000), (10**15 - 1, 10**15 - 1), (0.5, 0.5), (1.0, 1.0), (0.0, 0.0)],
+)
+def test_canonical_numbers_pass_through_unchanged(value, expected) -> None:
+    field = "total_raised" if isinstance(value, int) else None
+    if field:
+        assert Profile.model_validate({"name": "N", "funding": {field: value}}).funding.total_raised == expected
+    else:
+        assert (
+            Profile.model_validate({"name": "N", "traction": {"gross_margin": value}}).traction.gross_margin == expected
+        )
+
+
+@pytest.mark.parametrize("value", [10**15, -1, True, float("nan"), 1.5, -0.1])
+def test_numbers_outside_the_shortcut_are_still_checked(value) -> None:
+    from pydantic import ValidationError
+
+    section, field = ("funding", "total_raised") if isinstance(value, int) else ("traction", "gross_margin")
+    with pytest.raises(ValidationError):
+        Profile.model_validate({"name": "N", section: {field: value}})

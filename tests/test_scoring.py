@@ -102,13 +102,3 @@ def test_same_profile_pack_and_date_give_byte_identical_results(scorer) -> None:
     first = screen(scorer, **fields).to_json()
     second = screen(scorer, **fields).to_json()
     assert first == second
-
-
-def test_the_batch_record_equals_the_typed_result(screener) -> None:
-    from screener.profile import load_profile
-    from tests.conftest import FIXTURES
-
-    for path in [*sorted(FIXTURES.glob("*.yaml")), FIXTURES / "tessellate-tax.json"]:
-        profile = load_profile(path, {"EUR": 1.08})
-        evaluation = screener.evaluate(profile, ON)
-        assert screener.record(evaluation) == screener.result(evaluation, explain=False).model_dump(mode="json")

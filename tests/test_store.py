@@ -101,11 +101,12 @@ def test_migrations_match_the_models(db_url) -> None:
         engine.dispose()
 
 
-def test_sqlite_uses_wal(sqlite_url) -> None:
+def test_sqlite_uses_wal_and_large_pages(sqlite_url) -> None:
     engine = store.connect(sqlite_url)
     try:
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == store.SQLITE_PAGE_SIZE
     finally:
         engine.dispose()
 
@@ -127,3 +128,39 @@ def test_unreachable_databases_are_clear_errors(url: str, message: str) -> None:
 
 def test_passwords_are_hidden_in_messages() -> None:
     assert "secret" not in store.safe_url("postgresql://u:secret@h/db")
+
+
+def test_a_checkpointing_thread_copies_the_log_into_the_database(tmp_path, screener) -> None:
+    import sqlite3
+
+    path = tmp_path / "deals.db"
+    writer = store.connect(str(path), autocheckpoint=False)
+    try:
+        with store.checkpointing(writer, every=0.01):
+            for number in range(5):
+                store.save(writer, [result_for(screener, f"Co{number}", number + 1)])
+        # immutable=1 reads the database file alone, ignoring the write-ahead log.
+        main_file = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            assert main_file.execute("SELECT count(*) FROM screening").fetchone() == (5,)
+        finally:
+            main_file.close()
+    finally:
+        writer.dispose()
+
+
+def test_an_existing_database_keeps_its_page_size(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE unrelated (x)")
+    old.commit()
+    old.close()
+    engine = store.connect(str(path))
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 4096
+            assert conn.exec_driver_sql("SELECT count(*) FROM screening").scalar_one() == 0
+    finally:
+        engine.dispose()

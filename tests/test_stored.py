@@ -1,0 +1,87 @@
+"""The batch's stored result equals the typed result, byte for byte where both are JSON."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from screener.derived import COMPLETENESS_FIELDS, filled, is_present
+from screener.profile import Profile, load_profile
+from screener.rulebook import load_rulebook
+from screener.screening import Screener
+from screener.stored import StoredResults
+from tests.conftest import FIXTURES, ON
+from tests.test_invariants import profiles
+
+
+@pytest.fixture(scope="module")
+def stored(screener: Screener) -> StoredResults:
+    return StoredResults(screener)
+
+
+def expected(screener: Screener, profile: Profile) -> dict:
+    return screener.result(screener.evaluate(profile, ON), explain=False).model_dump(mode="json")
+
+
+def check(screener: Screener, stored: StoredResults, profile: Profile) -> None:
+    assert filled(profile) == sum(is_present(profile, path) for path in COMPLETENESS_FIELDS)
+    got = stored(profile, ON)
+    want = expected(screener, profile)
+    assert orjson.loads(got.result) == want
+    # Same bytes as serialising the typed result's JSON form: key order and number formats included.
+    assert got.result == orjson.dumps(want)
+    assert (got.key, got.score, got.verdict.value, got.coverage, got.knockouts) == (
+        want["company"]["key"], want["score"], want["verdict"], want["coverage"], want["knockouts"],
+    )  # fmt: skip
+    matched = [r for r in want["rules"] if r["outcome"] == "matched"]
+    assert got.matched == [r["id"] for r in matched]
+    best_first = sorted((r for r in matched if r["points"] > 0), key=lambda r: -r["points"])
+    assert got.reasons == [r["title"] for r in best_first][:3]
+
+
+def test_every_fixture(screener, stored) -> None:
+    for path in [*sorted(FIXTURES.glob("*.yaml")), FIXTURES / "tessellate-tax.json"]:
+        check(screener, stored, load_profile(path, {"EUR": 1.08}))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(profile=profiles)
+def test_generated_profiles(screener, stored, profile: Profile) -> None:
+    check(screener, stored, profile)
+
+
+def test_a_knockout_and_a_thin_profile(screener, stored) -> None:
+    knocked = Profile.model_validate({"name": "K", "model": {"approach": "api-wrapper", "open_weights": False}})
+    thin = Profile.model_validate({"name": "T", "team": {"size": 0}})  # per-head values undefined, size present
+    for profile in (knocked, thin):
+        check(screener, stored, profile)
+    assert stored(knocked, ON).verdict == "pass"
+
+
+SMALL_PACK = """
+name: small
+version: 1.0.0
+thresholds: {strong_fit: 75, review: 40}
+min_coverage: 0.5
+rules:
+  - {id: small, title: "Small \\"team\\"", category: "team 50%", points: 10, when: team.size <= 10, rationale: "s"}
+  - {id: big, title: Big, category: "team 50%", points: -10, when: team.size > 100, rationale: "b"}
+  - {id: open, title: Open, category: model, points: 5, when: model.open_weights, rationale: "o"}
+  - {id: wrapper, title: Wrapper, category: model, knockout: true, when: model.approach == "api-wrapper", rationale: "w"}
+  - {id: lean, title: Lean, category: economics, points: 5, when: derived.arr_per_head >= 100000, rationale: "l"}
+"""
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"team": {"size": 5}, "model": {"open_weights": True, "approach": "api-wrapper"}},
+        {"team": {"size": 500}, "traction": {"arr": 10_000_000}},
+        {"model": {"open_weights": False}},
+        {},
+    ],
+)
+def test_another_pack_with_a_knockout_and_awkward_names(write, fields) -> None:
+    with Screener(load_rulebook(write("pack.yaml", SMALL_PACK))) as screener:
+        check(screener, StoredResults(screener), Profile.model_validate({"name": "T", **fields}))
