@@ -84,7 +84,8 @@ class BatchRequest:
     memos: Path | None = None
     memo_verdict: Verdict = Verdict.STRONG_FIT
     templates: Path | None = None
-    template: str = "memo.md.j2"
+    template: str = "memo"
+    force: bool = False  #: replace memos edited since they were generated (else they are kept, with a warning)
     progress: Progress | None = None
 
 
@@ -175,7 +176,7 @@ def run_batch(request: BatchRequest) -> BatchSummary:
         summary.database = store.safe_url(str(database.url))
     config = _WorkerConfig(
         rulebook, mapping, dict(request.rates), request.on, request.database, request.memos,
-        request.memo_verdict, request.templates, request.template,
+        request.memo_verdict, request.templates, request.template, request.force,
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
         if database is not None:
@@ -365,6 +366,7 @@ def _score(
         for offer in scored.offers:
             verdicts[offer.verdict] += 1
         summary.memos += sum(offer.memo for offer in scored.offers)
+        summary.warnings.extend(_kept(path) for path in scored.kept)
         for verdict, memo in index.offer(scored.offers):
             verdicts[verdict] -= 1
             summary.memos -= memo
@@ -402,13 +404,14 @@ class _Scored:
     rows: list[Row]
     offers: list[_Offer]  #: one per row
     rejects: list[tuple[str, int, Any, list[dict[str, Any]]]]  #: source, line, record, errors
+    kept: list[str]  #: memos not replaced because the user edited them
 
 
 def _score_chunk(raws: list[RawRecord]) -> _Scored:
     state = _state()
     config = state.config
     book = state.screener.rulebook
-    rows, offers, saved, rejects = [], [], [], []
+    rows, offers, saved, rejects, kept = [], [], [], [], []
     for raw in raws:
         record = validate(raw, config.rates, config.mapping)
         profile = record.profile
@@ -429,7 +432,10 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
         )  # fmt: skip
         memo = state.renderer is not None and stored.verdict.at_least(config.memo_verdict)
         if memo:
-            _write_memo(state, state.screener.evaluate(profile, config.on))
+            edited = _write_memo(state, state.screener.evaluate(profile, config.on))
+            if edited is not None:
+                kept.append(str(edited))
+                memo = False
         as_of = profile.as_of.toordinal() if profile.as_of else 0
         offers.append(
             _Offer(stored.key, (filled(profile), as_of, -raw.seq), raw.seq, raw.source, raw.line, verdict, memo)
@@ -440,7 +446,7 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
         from screener import store
 
         store.save_encoded(state.store, saved)  # the whole chunk, in one transaction
-    return _Scored(rows, offers, rejects)
+    return _Scored(rows, offers, rejects, kept)
 
 
 def _encoded(book: Rulebook, on: dt.date, stored: Stored, profile: Profile) -> Any:
@@ -522,9 +528,17 @@ def _settle_chunk(winners: list[tuple[RawRecord, bool]]) -> list[Problem]:
             continue
         if state.renderer is not None and stored.verdict.at_least(config.memo_verdict):
             if stale_memo:
-                _write_memo(state, state.screener.evaluate(profile, config.on))
+                edited = _write_memo(state, state.screener.evaluate(profile, config.on))
+                if edited is not None:
+                    changed.append(_kept(edited))
         elif stale_memo and state.renderer is not None and state.config.memos is not None:
-            safe_child(state.config.memos, stored.key, state.renderer.suffix).unlink(missing_ok=True)
+            from screener.memo import files
+
+            stale = safe_child(state.config.memos, stored.key, state.renderer.suffix)
+            if config.force or files.state(stale) is files.FileState.GENERATED:
+                stale.unlink(missing_ok=True)
+            else:
+                changed.append(_kept(stale))
         if state.store is not None:
             saved.append(_encoded(book, config.on, stored, profile))
     if state.store is not None:
@@ -534,16 +548,28 @@ def _settle_chunk(winners: list[tuple[RawRecord, bool]]) -> list[Problem]:
     return changed
 
 
-def _write_memo(state: _WorkerState, evaluation: Evaluation) -> None:
-    from screener.files import atomic_write_text, safe_child
-    from screener.memo import MemoContext
+def _write_memo(state: _WorkerState, evaluation: Evaluation) -> Path | None:
+    """Write a company's memo; returns its path instead when it was edited and is kept."""
+    from screener.files import safe_child
+    from screener.memo import MemoContext, files
 
     assert state.renderer is not None and state.config.memos is not None
     result = state.screener.result(evaluation, explain=True)
+    # Named after the company key: unique in a batch (each company is kept once) and stable across runs.
+    path = safe_child(state.config.memos, result.company.key, state.renderer.suffix)
+    if not state.config.force and files.state(path) in {files.FileState.EDITED, files.FileState.UNSTAMPED}:
+        return path
     context = MemoContext.build(result, evaluation.profile, evaluation.derived.model_dump(mode="json"))
-    text = state.renderer.render(context)
-    # Named after the company key: unique in a batch (duplicates are scored once) and stable across runs.
-    atomic_write_text(safe_child(state.config.memos, result.company.key, state.renderer.suffix), text)
+    files.write(path, state.renderer.render(context), result.company.key)
+    return None
+
+
+def _kept(path: Path | str) -> Problem:
+    return Problem(
+        "memo edited since Screener generated it (or not written by Screener); kept (use --force to replace it)",
+        Location(str(path)),
+        level="warning",
+    )
 
 
 # --- ranked output: sorted runs, merged -----------------------------------------------------------
@@ -692,6 +718,7 @@ class _WorkerConfig:
     memo_verdict: Verdict
     templates: Path | None
     template: str
+    force: bool
 
 
 @dataclass

@@ -18,6 +18,7 @@ import click
 from screener.cli_batch import batch_command, history_command, list_command
 from screener.cli_common import (
     config_options,
+    configured_templates,
     db_option,
     format_option,
     on_option,
@@ -25,7 +26,7 @@ from screener.cli_common import (
     rules_option,
     templates_option,
 )
-from screener.cli_memo import configured_templates, memo_command, templates_group
+from screener.cli_memo import memo_command, templates_group
 from screener.cli_rules import backtest_command, diff_command, explain_command, rules_group
 from screener.errors import ConfigError, ExitCode
 

@@ -16,12 +16,14 @@ import click
 from screener.cli_common import (
     config_option,
     config_options,
+    configured_templates,
     db_option,
     format_option,
     on_option,
     parse_date,
     reports_errors,
     rules_option,
+    templates_option,
 )
 from screener.errors import ExitCode
 
@@ -63,10 +65,13 @@ _VERDICTS = ("strong-fit", "review", "pass")
     show_default=True,
     help="Write memos for companies at or above this verdict.",
 )
+@templates_option
 @click.option(
-    "--templates", type=click.Path(path_type=Path, file_okay=False), help="Folder of memo templates overriding ours."
+    "--template", default="memo", show_default=True, help="Memo template: a name (memo, summary, pass-note) or file."
 )
-@click.option("--template", default="memo.md.j2", show_default=True, help="Memo template name.")
+@click.option(
+    "--force", is_flag=True, help="Replace memos edited since they were generated (else kept, with a warning)."
+)
 @db_option
 @click.option("--no-db", is_flag=True, help="Do not record the screenings in the database.")
 @on_option
@@ -85,6 +90,7 @@ def batch_command(
     memo_verdict: str,
     templates: Path | None,
     template: str,
+    force: bool,
     db: str | None,
     no_db: bool,
     on: dt.date | None,
@@ -125,8 +131,9 @@ def batch_command(
         chunk_size=chunk_size,
         memos=memos,
         memo_verdict=Verdict(memo_verdict),
-        templates=templates,
+        templates=templates or configured_templates(settings.defaults.templates),
         template=template,
+        force=force,
     )
     summary = _with_progress(request) if sys.stderr.isatty() else run_batch(request)
     for warning in summary.warnings:

@@ -74,6 +74,18 @@ def templates_option(func: F) -> F:
     )(func)
 
 
+def configured_templates(folder: str | None) -> Path | None:
+    """The ``[defaults] templates`` folder; a missing one is a configuration error that says so."""
+    from screener.errors import ConfigError, Location
+
+    if not folder:
+        return None
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"[defaults] templates: folder not found: {path}", Location("screener.toml"))
+    return path
+
+
 def on_option(func: F) -> F:
     return click.option(
         "--on",

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from screener.cli_common import config_options, db_option, on_option, reports_errors, rules_option, templates_option
+from screener.cli_common import (
+    config_options,
+    configured_templates,
+    db_option,
+    on_option,
+    reports_errors,
+    rules_option,
+    templates_option,
+)
 
 
 @click.command("memo")
@@ -96,18 +104,6 @@ def memo_command(
             )
         compared = f"; {made.comparables} comparable(s)" if made.comparables is not None else ""
         click.echo(f"{made.path}  {result.company.name}: {result.verdict.value}, {result.score:.1f}/100{compared}")
-
-
-def configured_templates(folder: str | None) -> Path | None:
-    """The ``[defaults] templates`` folder; a missing one is a configuration error that says so."""
-    from screener.errors import ConfigError, Location
-
-    if not folder:
-        return None
-    path = Path(folder).expanduser()
-    if not path.is_dir():
-        raise ConfigError(f"[defaults] templates: folder not found: {path}", Location("screener.toml"))
-    return path
 
 
 @click.group("templates")

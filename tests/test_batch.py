@@ -380,3 +380,27 @@ def test_stored_rows_hold_the_full_result_and_profile(db_url, tmp_path, screener
             result.pack.hash,
         )
         assert row.screened_on == ON and row.created_at == row.updated_at
+
+
+def test_batch_memos_are_stamped_and_edited_ones_are_kept(tmp_path):
+    from screener.memo.files import FileState, state
+
+    path = write_jsonl(
+        tmp_path / "deals.jsonl", [{"name": "Beta", "stage": "seed"}, {"name": "Gamma", "stage": "seed"}]
+    )
+    memos = tmp_path / "memos"
+    args = (str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "pass", "--format", "json")
+    code, stdout, stderr = batch(*args)
+    assert code == ExitCode.OK, stderr
+    beta, gamma = memos / "beta.md", memos / "gamma.md"
+    assert state(beta) is state(gamma) is FileState.GENERATED
+    beta.write_text(beta.read_text() + "\nOur call notes.\n")
+    gamma_before = gamma.read_text()
+    code, stdout, stderr = batch(*args)
+    assert code == ExitCode.OK
+    assert "Our call notes." in beta.read_text()  # kept
+    assert gamma.read_text() == gamma_before  # unedited: written again, the same bytes
+    assert f"warning: {beta}: memo edited since Screener generated it" in stderr
+    assert json.loads(stdout)["memos"] == 1
+    code, _, stderr = batch(*args, "--force")
+    assert code == ExitCode.OK and "Our call notes." not in beta.read_text() and "warning" not in stderr
