@@ -102,7 +102,7 @@ def batch_command(
 
     Every record is validated; a bad one is written to the rejects file with every problem and
     the batch goes on. A company appearing twice (same website domain or normalised name) is
-    scored once: the record with the most key fields filled in wins, then the latest as_of, then
+    kept once: the record with the most key fields filled in wins, then the latest as_of, then
     the first read. Results are upserted into the database per chunk, so re-running an
     interrupted batch completes it without duplicates. Exit code 0 when every record was
     scored, 7 when some were rejected.

@@ -49,7 +49,10 @@ def test_each_template_gets_its_own_file(run, tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "memos").iterdir())
     assert names == ["titanforge-ai.md", "titanforge-ai.pass-note.md", "titanforge-ai.summary.md"]
     assert (tmp_path / "memos" / "titanforge-ai.pass-note.md").read_text().startswith("Subject: Titanforge AI")
-    assert "Not looked up for this draft" in (tmp_path / "memos" / "titanforge-ai.md").read_text()
+    assert (
+        "Not looked up for this draft (it was made without the screening database, or by a batch)"
+        in (tmp_path / "memos" / "titanforge-ai.md").read_text()
+    )
 
 
 def test_an_edited_memo_is_not_overwritten_without_force(run, tmp_path: Path) -> None:
