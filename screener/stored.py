@@ -34,7 +34,7 @@ from screener.screening import Screener, open_questions
 
 # Enum .value goes through a descriptor; this runs once per company of a batch.
 _VERDICT_TEXT = {v: v.value for v in Verdict}
-#: How many matched rules (highest points first) a ranked row lists as reasons.
+#: How many matched rules a ranked row lists as reasons.
 TOP_REASONS = 3
 
 
@@ -49,7 +49,7 @@ class Stored:
     verdict: Verdict
     coverage: float
     knockouts: list[str]
-    reasons: list[str]  #: titles of the best-scoring matched rules, at most TOP_REASONS
+    reasons: list[str]  #: at most TOP_REASONS titles: the most points earned, or for a pass the most lost
     matched: list[str]  #: ids of the matched rules, in pack order
     result: bytes  #: the JSON of the typed result without rationales
 
@@ -87,9 +87,15 @@ class StoredResults:
         self._ids = tuple(r.id for r in book.rules)
         self._fired = tuple(self._rule_json(i, Outcome.MATCHED) for i in range(len(book.rules)))
         self._not_fired = tuple(self._rule_json(i, Outcome.NOT_MATCHED) for i in range(len(book.rules)))
-        # Reasons: positive rules, most points first; sorted() is stable, so pack order breaks ties.
+        # Reasons: for a fit, the positive rules, most points first; for a pass, knockouts and then
+        # the negative rules, most points lost first (a pass explained by its strengths misleads).
+        # sorted() is stable, so pack order breaks ties.
         self._reasons = sorted(
             ((r.index, r.spec.title) for r in book.rules if r.points > 0), key=lambda x: -book.rules[x[0]].points
+        )
+        self._against = sorted(
+            ((r.index, r.spec.title) for r in book.rules if r.knockout or r.points < 0),
+            key=lambda x: (not book.rules[x[0]].knockout, book.rules[x[0]].points),
         )
         self._frame: Callable[[frozenset[str]], _Frame] = functools.lru_cache(maxsize=4096)(self._build_frame)
 
@@ -152,7 +158,7 @@ class StoredResults:
             }
         )
         reasons = []
-        for index, title in self._reasons:
+        for index, title in self._against if verdict is Verdict.PASS else self._reasons:
             if index in fired and frame.scored[index] is not None:
                 reasons.append(title)
                 if len(reasons) == TOP_REASONS:

@@ -389,7 +389,8 @@ def test_batch_memos_are_stamped_and_edited_ones_are_kept(tmp_path):
         tmp_path / "deals.jsonl", [{"name": "Beta", "stage": "seed"}, {"name": "Gamma", "stage": "seed"}]
     )
     memos = tmp_path / "memos"
-    args = (str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "pass", "--format", "json")
+    args = (str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "pass", "--format", "json",
+            "--rejects", str(tmp_path / "rejects.jsonl"))  # fmt: skip
     code, stdout, stderr = batch(*args)
     assert code == ExitCode.OK, stderr
     beta, gamma = memos / "beta.md", memos / "gamma.md"
@@ -404,3 +405,18 @@ def test_batch_memos_are_stamped_and_edited_ones_are_kept(tmp_path):
     assert json.loads(stdout)["memos"] == 1
     code, _, stderr = batch(*args, "--force")
     assert code == ExitCode.OK and "Our call notes." not in beta.read_text() and "warning" not in stderr
+
+
+def test_ranked_reasons_explain_the_verdict(tmp_path):
+    from screener.profile import load_profile
+    from tests.conftest import FIXTURES
+
+    names = ("tinyllama-legal", "titanforge-ai", "promptpilot")
+    records = [load_profile(FIXTURES / f"{n}.yaml").model_dump(mode="json", exclude_none=True) for n in names]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    out = tmp_path / "ranked.csv"
+    assert batch(str(path), "--no-db", "--out", str(out), "--on", "2026-11-27")[0] == ExitCode.OK
+    reasons = {r["name"]: r["reasons"] for r in read_csv(out)}
+    assert reasons["Tinyllama Legal"].startswith("Lean team")  # a fit: what earned most
+    assert reasons["Titanforge AI"].split("; ")[0] in {"Huge raise", "Pre-trains from scratch", "Large headcount"}
+    assert reasons["PromptPilot"].startswith("Thin wrapper over a closed API")  # the knockout first
