@@ -36,8 +36,12 @@ def check(screener: Screener, stored: StoredResults, profile: Profile) -> None:
     )  # fmt: skip
     matched = [r for r in want["rules"] if r["outcome"] == "matched"]
     assert got.matched == [r["id"] for r in matched]
-    best_first = sorted((r for r in matched if r["points"] > 0), key=lambda r: -r["points"])
-    assert got.reasons == [r["title"] for r in best_first][:3]
+    if want["verdict"] == "pass":  # what sank it: knockouts, then the rules that cost most
+        against = [r for r in matched if r["knockout"] or r["points"] < 0]
+        ordered = sorted(against, key=lambda r: (not r["knockout"], r["points"]))
+    else:  # what earned it
+        ordered = sorted((r for r in matched if r["points"] > 0), key=lambda r: -r["points"])
+    assert got.reasons == [r["title"] for r in ordered][:3]
 
 
 def test_every_fixture(screener, stored) -> None:
