@@ -258,7 +258,9 @@ def test_a_misspelt_variable_fails_loudly_with_its_line(screener, tmp_path: Path
 
 def test_a_misspelt_attribute_fails_loudly_too(screener, tmp_path: Path) -> None:
     (tmp_path / "memo.md.j2").write_text("{% for t in themes %}{{ t.titel }}{% endfor %}\n", encoding="utf-8")
-    with pytest.raises(TemplateError, match=r"memo\.md\.j2:1: .*has no attribute 'titel'"):
+    with pytest.raises(
+        TemplateError, match=r"memo\.md\.j2:1: Theme has no attribute 'titel' \(it has: category, title,"
+    ):
         render(screener, FIXTURES / "tinyllama-legal.yaml", MemoRenderer(tmp_path))
 
 
@@ -392,3 +394,29 @@ def test_facts_use_words_and_one_percent_format(screener) -> None:
     assert facts["Approach"] == "a wrapper over a closed API" and facts["Pricing"] == "per seat"
     tiny = {f.label: f.value for f in context(screener, FIXTURES / "tinyllama-legal.yaml").key_facts}
     assert tiny["Benchmark gap to frontier"] == "2.5%"  # as the rationale says, not "2%"
+
+
+def test_user_templates_replace_single_sections_through_blocks(screener, tmp_path: Path) -> None:
+    (tmp_path / "memo.md.j2").write_text(
+        '{% extends "default:memo.md.j2" %}\n{% block comparables %}{% endblock %}\n'
+        "{% block appendix %}## Appendix\n\nSee the data room.\n{% endblock %}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "pass-note.md.j2").write_text(
+        '{% extends "default:pass-note.md.j2" %}\n{% block signature %}Ada, Fund X\n{% endblock %}\n', encoding="utf-8"
+    )
+    text = render(screener, FIXTURES / "tinyllama-legal.yaml", MemoRenderer(tmp_path))
+    packaged_text = render(screener, FIXTURES / "tinyllama-legal.yaml")
+    assert "## Comparables" not in text and text.endswith("## Appendix\n\nSee the data room.\n")
+    assert text.startswith(packaged_text.split("## Comparables")[0])
+    note = render(screener, FIXTURES / "titanforge-ai.yaml", MemoRenderer(tmp_path, "pass-note"))
+    assert note.endswith("We wish you and the team every success.\n\nAda, Fund X\n")
+
+
+@pytest.mark.parametrize("path", [p for p in _templates() if not p.name.startswith("_")], ids=lambda p: p.name)
+def test_readme_lists_the_blocks_of_every_template(path: Path) -> None:
+    env = texts.environment(loader(None))
+    blocks = [node.name for node in env.parse(path.read_text(encoding="utf-8")).find_all(nodes.Block)]
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith(f"| `{path.name}` |"))
+    assert [b for b in re.findall(r"`(\w+)`", row.split("|")[2])] == blocks

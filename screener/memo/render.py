@@ -10,6 +10,7 @@ underscore are partials (layouts, macros), not memos. Rendering is sandboxed and
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import jinja2
 
 from screener import texts
 from screener.errors import Location, TemplateError
-from screener.memo.context import MemoContext, context_names
+from screener.memo.context import CONTEXT_TYPES, MemoContext, context_names
 from screener.resources import packaged
 
 FORMATS = {"md": ".md", "html": ".html"}
@@ -28,6 +29,7 @@ PACKAGED_PREFIX = "default"  #: ``{% extends "default:memo.html.j2" %}`` names t
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _FILE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_-]*)\.(?P<format>md|html)\.j2$")
+_ATTRIBUTE = re.compile(r"^'(?P<owner>[\w.]+) object' has no attribute '(?P<attribute>\w+)'$")
 _TITLE = re.compile(r"^\{#-?\s*(?P<title>.*?)\s*-?#\}")
 
 
@@ -177,6 +179,12 @@ def _problem(exc: Exception) -> str:
     if isinstance(exc, jinja2.TemplateNotFound):
         return f"template {exc.name!r} not found (packaged templates are named 'default:NAME')"
     if isinstance(exc, jinja2.UndefinedError):
+        missing = _ATTRIBUTE.match(exc.message or "")
+        if missing:
+            owner = next((t for t in CONTEXT_TYPES if f"{t.__module__}.{t.__name__}" == missing["owner"]), None)
+            if owner is not None:
+                fields = ", ".join(f.name for f in dataclasses.fields(owner))
+                return f"{owner.__name__} has no attribute {missing['attribute']!r} (it has: {fields})"
         return f"{exc.message} (memo templates may use: {', '.join(sorted(context_names()))})"
     if isinstance(exc, jinja2.TemplateError):
         return str(exc.message or exc)
