@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from screener.cli_common import (
+    config_option,
     config_options,
     configured_templates,
     db_option,
@@ -113,7 +114,7 @@ def templates_group() -> None:
 
 @templates_group.command("list")
 @templates_option
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file (default: ./screener.toml).")  # fmt: skip
+@config_option
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @reports_errors
 def templates_list_command(templates: Path | None, config: Path | None, output_format: str) -> None:
