@@ -183,6 +183,17 @@ def _engine(url: str | None, *, create_folder: bool, autocheckpoint: bool = True
     return engine
 
 
+#: The write-ahead log size past which the checkpoint thread truncates it (bytes).
+WAL_LIMIT = 64 * 1024 * 1024
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 @contextlib.contextmanager
 def checkpointing(engine: Engine, every: float = 0.05) -> Iterator[None]:
     """While the block runs, copy a SQLite database's write-ahead log into it from a background thread.
@@ -203,12 +214,20 @@ def checkpointing(engine: Engine, every: float = 0.05) -> Iterator[None]:
     stop = threading.Event()
     failures: list[SQLAlchemyError] = []
 
+    log = Path(f"{engine.url.database}-wal")
+
     def run() -> None:
         try:
             with engine.connect() as connection:
                 while not stop.wait(every):
                     connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                    # While writers keep appending, a passive checkpoint never finds the log
+                    # wholly copied, so SQLite never starts it over and it grows by every commit
+                    # (a gigabyte in seconds with small chunks). Past a bound, wait for the
+                    # writers (they queue on the busy timeout meanwhile) and truncate it.
+                    if _size(log) > WAL_LIMIT:
+                        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         except SQLAlchemyError as exc:
             failures.append(exc)
 
