@@ -60,7 +60,10 @@ class Record:
 
 
 def expand(paths: Iterable[Path]) -> list[Path]:
-    """The input files: named files as given, folders searched (recursively, sorted) for known types."""
+    """The input files: named files as given, folders searched (recursively, sorted) for known types.
+
+    Each file once, at its first mention.
+    """
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -75,7 +78,16 @@ def expand(paths: Iterable[Path]) -> list[Path]:
             )
         else:
             files.append(path)
-    return files
+    # A file named twice (or named and also inside a named folder) is read once: its records
+    # would otherwise all be duplicates of themselves.
+    seen: set[Path] = set()
+    unique = []
+    for file in files:
+        resolved = file.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            unique.append(file)
+    return unique
 
 
 def read_raw(

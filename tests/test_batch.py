@@ -420,3 +420,14 @@ def test_ranked_reasons_explain_the_verdict(tmp_path):
     assert reasons["Tinyllama Legal"].startswith("Lean team")  # a fit: what earned most
     assert reasons["Titanforge AI"].split("; ")[0] in {"Huge raise", "Pre-trains from scratch", "Large headcount"}
     assert reasons["PromptPilot"].startswith("Thin wrapper over a closed API")  # the knockout first
+
+
+def test_an_input_named_twice_is_read_once(tmp_path, write):
+    path = write_jsonl(tmp_path / "deals.jsonl", [profile(n) for n in range(3)])
+    write("folder/one.yaml", "name: One Co\n")
+    out = tmp_path / "ranked.csv"
+    code, stdout, _ = batch(str(path), str(path), str(tmp_path / "folder"), str(tmp_path / "folder" / "one.yaml"),
+                            "--no-db", "--out", str(out), "--rejects", str(tmp_path / "r.jsonl"))  # fmt: skip
+    assert code == ExitCode.OK
+    assert stdout.startswith("4 read: 4 scored, 0 rejected, 0 duplicates")
+    assert len(read_csv(out)) == 4
