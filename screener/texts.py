@@ -3,8 +3,9 @@
 Every environment is sandboxed (a template cannot reach Python internals), strict (a
 misspelt variable raises instead of rendering a blank) and escapes HTML in every value it
 prints, so a company name such as ``<script>`` cannot inject markup into a memo that is later
-shown as HTML. Markdown memos get ``<``, ``>`` and ``&`` escaped; HTML templates get full
-autoescaping.
+shown as HTML. Markdown memos get ``<``, ``>`` and ``&`` escaped, and the Markdown syntax that
+could restructure a memo (``|``, ``[``, ``]``, ``*``, backticks, a leading ``#``) backslash-escaped;
+HTML templates get full autoescaping.
 """
 
 from __future__ import annotations
