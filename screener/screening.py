@@ -147,25 +147,34 @@ def open_questions(profile: Profile, outcomes: Sequence[tuple[str, Outcome, list
     it is computed from.
     """
     catalogue = schema.fields()
-    needed: dict[str, list[str]] = {}
-    custom = []
-    for rule, result, missing, question in outcomes:
-        if result is not Outcome.NOT_EVALUABLE:
-            continue
-        if question:
-            custom.append(question)
-            continue
-        for path in missing:
-            sources = INPUTS.get(path.removeprefix("derived."), ()) if path.startswith("derived.") else (path,)
-            for source in sources:
-                if not is_present(profile, source):
-                    needed.setdefault(source, []).append(rule)
+    custom = [question for _, result, _, question in outcomes if result is Outcome.NOT_EVALUABLE and question]
     asks = []
-    for path, rule_ids in needed.items():
+    for path, rule_ids in missing_inputs(profile, outcomes).items():
         spec = catalogue.get(path)
         what = spec.description if spec else _LIST_FIELDS.get(path, path)
         asks.append(f"Find out {what} ({path}); needed by {', '.join(rule_ids)}.")
     return asks + list(dict.fromkeys(custom))
+
+
+def missing_inputs(
+    profile: Profile, outcomes: Sequence[tuple[str, Outcome, list[str], str | None]]
+) -> dict[str, list[str]]:
+    """The profile fields diligence has to find out, each with the rules waiting on it.
+
+    Rules with a question of their own are left out (they ask it). A missing derived value is
+    traced to the profile fields it is computed from, and only those the profile does not give
+    count. A rule is named once per field even when two of its derived values need that field.
+    """
+    needed: dict[str, list[str]] = {}
+    for rule, result, missing, question in outcomes:
+        if result is not Outcome.NOT_EVALUABLE or question:
+            continue
+        for path in missing:
+            sources = INPUTS.get(path.removeprefix("derived."), ()) if path.startswith("derived.") else (path,)
+            for source in sources:
+                if not is_present(profile, source) and rule not in needed.setdefault(source, []):
+                    needed[source].append(rule)
+    return needed
 
 
 _LIST_FIELDS = {

@@ -102,3 +102,13 @@ def test_same_profile_pack_and_date_give_byte_identical_results(scorer) -> None:
     first = screen(scorer, **fields).to_json()
     second = screen(scorer, **fields).to_json()
     assert first == second
+
+
+def test_a_question_names_each_waiting_rule_once(screener) -> None:
+    from screener.profile import load_profile
+    from tests.conftest import FIXTURES, ON
+
+    result = screener.screen(load_profile(FIXTURES / "ondine-labs.yaml"), ON)
+    founders = next(q for q in result.questions if "(team.founders)" in q)
+    rules = founders.split("needed by ")[1].rstrip(".").split(", ")
+    assert "founders-technical-depth" in rules and len(rules) == len(set(rules))

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from screener.derived import INPUTS, is_present
 from screener.memo.charts import ChartRow, CoverageGauge, ScoreChart, coverage_gauge, score_chart
 from screener.memo.questions import ask
 from screener.profile import Profile
 from screener.result import Outcome, RuleResult, ScreeningResult
+from screener.screening import missing_inputs
 from screener.texts import label
 from screener.units import format_money, format_percent
 
@@ -255,25 +255,12 @@ def _reasons(matched: list[RuleLine]) -> list[RuleLine]:
 
 
 def questions(profile: Profile, rules: Sequence[RuleResult]) -> list[Question]:
-    """What diligence has to find out: one question per missing profile field, then rules' own.
-
-    A missing derived value is asked for through the profile fields it is computed from; a field
-    the profile does give (a derived value can also be missing because its input is zero) is not
-    asked for.
-    """
-    needed: dict[str, list[str]] = {}
+    """What diligence has to find out: one question per missing profile field, then rules' own."""
+    needed = missing_inputs(profile, [(r.id, r.outcome, r.missing, r.question) for r in rules])
     own: dict[str, list[str]] = {}
     for rule in rules:
-        if rule.outcome is not Outcome.NOT_EVALUABLE:
-            continue
-        if rule.question:
+        if rule.outcome is Outcome.NOT_EVALUABLE and rule.question:
             own.setdefault(rule.question, []).append(rule.id)
-            continue
-        for path in rule.missing:
-            sources = INPUTS.get(path.removeprefix("derived."), ()) if path.startswith("derived.") else (path,)
-            for source in sources:
-                if not is_present(profile, source) and rule.id not in needed.setdefault(source, []):
-                    needed[source].append(rule.id)
     asked = [Question(ask(path), [path], ids) for path, ids in needed.items()]
     return asked + [Question(text, [], ids) for text, ids in own.items()]
 
