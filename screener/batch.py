@@ -535,7 +535,7 @@ def _settle_chunk(winners: list[tuple[RawRecord, bool]]) -> list[Problem]:
             from screener.memo import files
 
             stale = safe_child(state.config.memos, stored.key, state.renderer.suffix)
-            if config.force or files.state(stale) is files.FileState.GENERATED:
+            if config.force or files.replaceable(stale):
                 stale.unlink(missing_ok=True)
             else:
                 changed.append(_kept(stale))
@@ -557,7 +557,7 @@ def _write_memo(state: _WorkerState, evaluation: Evaluation) -> Path | None:
     result = state.screener.result(evaluation, explain=True)
     # Named after the company key: unique in a batch (each company is kept once) and stable across runs.
     path = safe_child(state.config.memos, result.company.key, state.renderer.suffix)
-    if not state.config.force and files.state(path) in {files.FileState.EDITED, files.FileState.UNSTAMPED}:
+    if not state.config.force and not files.replaceable(path):
         return path
     context = MemoContext.build(result, evaluation.profile, evaluation.derived.model_dump(mode="json"))
     files.write(path, state.renderer.render(context), result.company.key)

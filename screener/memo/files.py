@@ -65,6 +65,14 @@ def state(path: Path) -> FileState:
     return inspect(path).state
 
 
+_REPLACEABLE = frozenset({FileState.ABSENT, FileState.GENERATED})
+
+
+def replaceable(path: Path) -> bool:
+    """Whether Screener may replace (or remove) the file: absent, or exactly as it generated it."""
+    return state(path) in _REPLACEABLE
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -103,16 +111,16 @@ def refuse_edited(paths: Sequence[Path], *, force: bool) -> None:
         return
     problems = []
     for path in paths:
-        found = inspect(path).state
+        found = state(path)
+        if found in _REPLACEABLE:
+            continue
         if found is FileState.EDITED:
             message = "edited since Screener generated it; not overwritten (use --force to replace it)"
-        elif found is FileState.UNSTAMPED:
+        else:
             message = (
                 "has no generation stamp (written by hand, or by Screener before 0.2); "
                 "not overwritten (use --force to replace it)"
             )
-        else:
-            continue
         problems.append(Problem(message, Location(str(path))))
     if problems:
         raise OverwriteError(problems)
