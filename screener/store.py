@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import NaiveDatetime
 from sqlalchemy import JSON, Column, UniqueConstraint, event, func, or_
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
@@ -133,11 +133,7 @@ def connect_existing(url: str | None = None) -> Engine | None:
     user); a database whose schema is older than this release is an error that says how to
     bring it up to date.
     """
-    resolved = normalise_url(url or default_url())
-    try:
-        parsed = make_url(resolved)
-    except ArgumentError:
-        raise StoreError(f"not a database URL: {resolved!r}", Location("--db")) from None
+    resolved, parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         return None
     engine = _engine(resolved, create_folder=False)
@@ -158,12 +154,17 @@ def connect_existing(url: str | None = None) -> Engine | None:
     )
 
 
-def _engine(url: str | None, *, create_folder: bool, autocheckpoint: bool = True) -> Engine:
-    url = normalise_url(url or default_url())
+def _parse(url: str | None) -> tuple[str, URL]:
+    """The URL to use (default: :func:`default_url`; a plain path is a SQLite file), parsed."""
+    resolved = normalise_url(url or default_url())
     try:
-        parsed = make_url(url)
+        return resolved, make_url(resolved)
     except ArgumentError:
-        raise StoreError(f"not a database URL: {url!r}", Location("--db")) from None
+        raise StoreError(f"not a database URL: {resolved!r}", Location("--db")) from None
+
+
+def _engine(url: str | None, *, create_folder: bool, autocheckpoint: bool = True) -> Engine:
+    url, parsed = _parse(url)
     if create_folder and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         try:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
