@@ -445,7 +445,7 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
     if state.store is not None:
         from screener import store
 
-        store.save_encoded(state.store, saved)  # the whole chunk, in one transaction
+        store.save_encoded(state.store, saved, [state.stored.pack_rules])  # the whole chunk, in one transaction
     return _Scored(rows, offers, rejects, kept)
 
 
@@ -456,7 +456,7 @@ def _encoded(book: Rulebook, on: dt.date, stored: Stored, profile: Profile) -> A
     return store.Encoded(
         stored.key, stored.name, stored.website, book.name, book.version, book.hash, on, stored.score,
         stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts), orjson.dumps(stored.matched),
-        Profile.__pydantic_serializer__.to_json(profile), stored.result,
+        Profile.__pydantic_serializer__.to_json(profile), stored.details,
     )  # fmt: skip
 
 
@@ -544,7 +544,7 @@ def _settle_chunk(winners: list[tuple[RawRecord, bool]]) -> list[Problem]:
     if state.store is not None:
         from screener import store
 
-        store.save_encoded(state.store, saved)
+        store.save_encoded(state.store, saved, [state.stored.pack_rules])
     return changed
 
 

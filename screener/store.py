@@ -1,9 +1,12 @@
 """Persistence of screenings with SQLModel: SQLite by default, any SQLAlchemy URL (PostgreSQL).
 
 One row per (company, pack name, pack version): re-screening a company with the same pack
-updates its row, a new pack version adds a row and so keeps history. The schema is created and
-migrated by Alembic (``screener/migrations``) on first use and its version is recorded there.
-Writes are transactional: a batch of screenings is saved entirely or not at all.
+updates its row, a new pack version adds a row and so keeps history. A row holds the result's
+per-company part (:mod:`screener.packing`); what every result of a pack repeats (its rules'
+titles, categories, points, tags) is stored once per pack hash in ``pack_rules``, and the reads
+join the two back into the full result. The schema is created and migrated by Alembic
+(``screener/migrations``) on first use and its version is recorded there. Writes are
+transactional: a batch of screenings is saved entirely or not at all.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
+from screener import packing
 from screener.errors import Location, StoreError
 from screener.result import ScreeningResult
 
 ENV_URL = "SCREENER_DATABASE_URL"
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 class ScreeningBase(SQLModel):
@@ -35,7 +39,7 @@ class ScreeningBase(SQLModel):
     website: str | None = Field(default=None, max_length=2000)
     pack_name: str = Field(max_length=200)
     pack_version: str = Field(max_length=100)
-    pack_hash: str = Field(max_length=64)
+    pack_hash: str = Field(max_length=64, foreign_key="pack_rules.hash")
     screened_on: dt.date = Field(index=True)
     score: float = Field(index=True)
     verdict: str = Field(index=True, max_length=20)
@@ -43,7 +47,7 @@ class ScreeningBase(SQLModel):
     knockouts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     matched: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Screening(ScreeningBase, table=True):
@@ -55,12 +59,24 @@ class Screening(ScreeningBase, table=True):
     updated_at: NaiveDatetime  #: UTC
 
 
+class PackRulesRow(SQLModel, table=True):
+    """The rules of a pack as every result under it shows them (``packing.PackRules``), by pack hash."""
+
+    __tablename__ = "pack_rules"
+
+    hash: str = Field(primary_key=True, max_length=64)
+    rules: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    categories: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: NaiveDatetime  #: UTC
+
+
 class ScreeningRead(ScreeningBase):
-    """A stored screening as read back (what ``history`` and ``list`` show)."""
+    """A stored screening as read back (what ``history`` and ``list`` show), with its full result."""
 
     id: int
     created_at: NaiveDatetime
     updated_at: NaiveDatetime
+    result: dict[str, Any]  #: the JSON form of the ScreeningResult, joined from the row and its pack's rules
 
 
 def default_url() -> str:
@@ -300,7 +316,7 @@ class Encoded:
     knockouts: bytes  #: JSON
     matched: bytes  #: JSON
     profile: bytes  #: JSON
-    result: bytes  #: JSON
+    details: bytes  #: JSON: packing.details of the result
 
 
 def save(engine: Engine, items: Iterable[tuple[ScreeningResult | dict[str, Any], dict[str, Any]]]) -> int:
@@ -309,13 +325,20 @@ def save(engine: Engine, items: Iterable[tuple[ScreeningResult | dict[str, Any],
     Each item is a result (typed, or its JSON form) and the
     profile snapshot as JSON-ready data.
     """
-    return save_encoded(
-        engine, [_encoded(r if isinstance(r, dict) else r.model_dump(mode="json"), profile) for r, profile in items]
-    )
+    rows: list[Encoded] = []
+    packs: dict[str, packing.PackRules] = {}
+    for result, profile in items:
+        data = result if isinstance(result, dict) else result.model_dump(mode="json")
+        rows.append(_encoded(data, profile))
+        packs.setdefault(data["pack"]["hash"], packing.pack_rules(data))
+    return save_encoded(engine, rows, list(packs.values()))
 
 
-def save_encoded(engine: Engine, rows: Sequence[Encoded]) -> int:
-    """Insert or update encoded screenings in one transaction; returns the count."""
+def save_encoded(engine: Engine, rows: Sequence[Encoded], packs: Sequence[packing.PackRules]) -> int:
+    """Insert or update encoded screenings, and the rules of their packs, in one transaction; returns the count.
+
+    ``packs`` must hold the rules of every pack hash the rows name (a pack already stored is kept).
+    """
     if not rows:
         return 0
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -323,6 +346,10 @@ def save_encoded(engine: Engine, rows: Sequence[Encoded]) -> int:
     rows = sorted(rows, key=lambda r: (r.company_key, r.pack_name, r.pack_version))
     try:
         with engine.begin() as connection:
+            connection.execute(
+                _insert(engine, PackRulesRow).on_conflict_do_nothing(index_elements=["hash"]),
+                [{"hash": p.hash, "rules": p.rules, "categories": p.categories, "created_at": now} for p in packs],
+            )
             if engine.dialect.name == "sqlite":
                 # The driver directly: SQLAlchemy's per-value processing cost more than SQLite's own
                 # insert. Values are stored exactly as SQLAlchemy stores them (dates as ISO text).
@@ -330,7 +357,7 @@ def save_encoded(engine: Engine, rows: Sequence[Encoded]) -> int:
                 connection.exec_driver_sql(
                     _SQLITE_UPSERT,
                     [(*_plain(r), r.screened_on.isoformat(), r.score, r.verdict, r.coverage, r.knockouts.decode(),
-                      r.matched.decode(), r.profile.decode(), r.result.decode(), stamp, stamp) for r in rows],
+                      r.matched.decode(), r.profile.decode(), r.details.decode(), stamp, stamp) for r in rows],
                 )  # fmt: skip
             else:
                 connection.execute(_upsert(engine), [_values(r, now) for r in rows])
@@ -341,7 +368,7 @@ def save_encoded(engine: Engine, rows: Sequence[Encoded]) -> int:
 
 _COLUMNS = (
     "company_key", "company_name", "website", "pack_name", "pack_version", "pack_hash", "screened_on", "score",
-    "verdict", "coverage", "knockouts", "matched", "profile", "result", "created_at", "updated_at",
+    "verdict", "coverage", "knockouts", "matched", "profile", "details", "created_at", "updated_at",
 )  # fmt: skip
 #: A re-screening keeps the row's identity and creation time, and replaces everything else.
 _UPDATED = tuple(c for c in _COLUMNS if c not in {"created_at", "company_key", "pack_name", "pack_version"})
@@ -360,13 +387,17 @@ def _plain(row: Encoded) -> tuple[str, str, str | None, str, str, str]:
     return (row.company_key, row.company_name, row.website, row.pack_name, row.pack_version, row.pack_hash)
 
 
-def _upsert(engine: Engine) -> Any:
+def _insert(engine: Engine, model: type[SQLModel]) -> Any:
+    """An INSERT for ``model``'s table in the engine's dialect (both have ON CONFLICT)."""
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    table = Screening.__table__  # type: ignore[attr-defined]
-    statement = insert(table)
+    return insert(model.__table__)  # type: ignore[attr-defined]
+
+
+def _upsert(engine: Engine) -> Any:
+    statement = _insert(engine, Screening)
     return statement.on_conflict_do_update(
         index_elements=["company_key", "pack_name", "pack_version"],
         set_={c: statement.excluded[c] for c in _UPDATED},
@@ -386,7 +417,7 @@ def _values(row: Encoded, now: dt.datetime) -> dict[str, Any]:
         "knockouts": orjson.Fragment(row.knockouts),
         "matched": orjson.Fragment(row.matched),
         "profile": orjson.Fragment(row.profile),
-        "result": orjson.Fragment(row.result),
+        "details": orjson.Fragment(row.details),
         "created_at": now,
         "updated_at": now,
     }
@@ -410,7 +441,7 @@ def _encoded(result: dict[str, Any], profile: dict[str, Any]) -> Encoded:
         knockouts=orjson.dumps(list(result["knockouts"])),
         matched=orjson.dumps([r["id"] for r in result["rules"] if r["outcome"] == "matched"]),
         profile=orjson.dumps(profile),
-        result=orjson.dumps(result),
+        details=orjson.dumps(packing.details(result)),
     )
 
 
@@ -420,6 +451,19 @@ def _reading(engine: Engine) -> Iterator[None]:
         yield
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read screenings: {_reason(exc)}", Location(safe_url(str(engine.url)))) from None
+
+
+def _read(session: Session, rows: Sequence[Screening]) -> list[ScreeningRead]:
+    """Rows as read back, each with its full result joined from the rules of its pack."""
+    hashes = sorted({row.pack_hash for row in rows})
+    packs = {
+        stored.hash: packing.PackRules(stored.hash, stored.rules, stored.categories)
+        for stored in session.exec(select(PackRulesRow).where(col(PackRulesRow.hash).in_(hashes)))
+    }
+    return [
+        ScreeningRead.model_validate({**row.model_dump(), "result": packing.join_row(packs[row.pack_hash], row)})
+        for row in rows
+    ]
 
 
 def history(engine: Engine, company: str) -> list[ScreeningRead]:
@@ -435,12 +479,12 @@ def history(engine: Engine, company: str) -> list[ScreeningRead]:
             )
             .order_by(col(Screening.screened_on).desc(), col(Screening.updated_at).desc(), col(Screening.id).desc())
         )
-        return [ScreeningRead.model_validate(row, from_attributes=True) for row in session.exec(query)]
+        return _read(session, session.exec(query).all())
 
 
 def latest(
     engine: Engine, *, verdict: str | None = None, since: dt.date | None = None, top: int | None = None
-) -> Sequence[ScreeningRead]:
+) -> list[ScreeningRead]:
     """Stored screenings, best score first, optionally filtered by verdict and screening date."""
     with _reading(engine), Session(engine) as session:
         query = select(Screening)
@@ -451,7 +495,7 @@ def latest(
         query = query.order_by(col(Screening.score).desc(), col(Screening.company_key), col(Screening.id))
         if top:
             query = query.limit(top)
-        return [ScreeningRead.model_validate(row, from_attributes=True) for row in session.exec(query)]
+        return _read(session, session.exec(query).all())
 
 
 def peers(
@@ -476,4 +520,4 @@ def peers(
             .order_by(col(Screening.screened_on).desc(), col(Screening.updated_at).desc(), col(Screening.id).desc())
             .limit(limit)
         )
-        return [ScreeningRead.model_validate(row, from_attributes=True) for row in session.exec(query)]
+        return _read(session, session.exec(query).all())

@@ -25,6 +25,7 @@ def test_the_wheel_contains_rules_templates_and_migrations(tmp_path: Path) -> No
         "screener/_data/templates/memo.md.j2",
         "screener/migrations/env.py",
         "screener/migrations/versions/0001_initial.py",
+        "screener/migrations/versions/0002_pack_rules.py",
     ):
         assert required in names, required
     assert not any(name.startswith(("tests/", "fixtures/")) for name in names)

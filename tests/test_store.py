@@ -186,3 +186,67 @@ def test_an_existing_database_keeps_its_page_size(tmp_path) -> None:
             assert conn.exec_driver_sql("SELECT count(*) FROM screening").scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def _alembic(engine, action: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(store.__file__).with_name("migrations")))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, revision)
+
+
+def test_a_database_of_full_results_migrates_to_pack_rules_and_back(db_url, screener) -> None:
+    """0002 splits each stored result into its pack's rules and the row's details; 0001 joins them again."""
+    import orjson
+    import sqlalchemy as sa
+
+    old = [result_for(screener, name, size) for name, size in (("Acme", 5), ("Beta", 500))]
+    explained = screener.screen(Profile.model_validate({"name": "Gamma"}), ON, explain=True)
+    old.append((explained, {"name": "Gamma"}))
+    assert any(r.rationale or r.question for r in explained.rules)  # details keep what explain adds
+    engine = store._engine(db_url, create_folder=True)
+    try:
+        _alembic(engine, "upgrade", "0001")
+        columns = (
+            "id, company_key, company_name, website, pack_name, pack_version, pack_hash, screened_on, score, "
+            "verdict, coverage, knockouts, matched, profile, result, created_at, updated_at"
+        )
+        with engine.begin() as conn:
+            for number, (result, profile) in enumerate(old, start=1):
+                conn.execute(
+                    sa.text(f"INSERT INTO screening ({columns}) VALUES (:id, :key, :name, :website, :pack, :version, "
+                            ":hash, :on, :score, :verdict, :coverage, :knockouts, :matched, :profile, :result, "
+                            ":now, :now)"),
+                    {"id": number, "key": result.company.key, "name": result.company.name,
+                     "website": result.company.website, "pack": result.pack.name, "version": result.pack.version,
+                     "hash": result.pack.hash, "on": result.screened_on, "score": result.score,
+                     "verdict": result.verdict.value, "coverage": result.coverage,
+                     "knockouts": orjson.dumps(result.knockouts).decode(),
+                     "matched": orjson.dumps([r.id for r in result.matched]).decode(),
+                     "profile": orjson.dumps(profile).decode(), "result": result.model_dump_json(),
+                     "now": dt.datetime(2026, 1, 1)},
+                )  # fmt: skip
+        engine.dispose()
+        engine = store.connect(db_url)  # migrates to the head
+        for result, _ in old:
+            (row,) = store.history(engine, result.company.name)
+            assert ScreeningResult.model_validate(row.result) == result
+            assert "result" not in row.details and row.details["points"] == result.points
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM pack_rules").scalar_one() == 1
+        _alembic(engine, "downgrade", "0001")
+        with engine.connect() as conn:
+            back = [json_of(value) for (value,) in conn.exec_driver_sql("SELECT result FROM screening ORDER BY id")]
+        assert [ScreeningResult.model_validate(value) for value in back] == [result for result, _ in old]
+    finally:
+        engine.dispose()
+
+
+def json_of(value) -> dict:
+    import orjson
+
+    return value if isinstance(value, dict) else orjson.loads(value)

@@ -1,11 +1,14 @@
-"""The batch's stored result equals the typed result, byte for byte where both are JSON."""
+"""The batch's stored form equals the typed result's, and joins back into it byte for byte."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from screener import packing
 from screener.derived import COMPLETENESS_FIELDS, filled, is_present
 from screener.profile import Profile, load_profile
 from screener.rulebook import load_rulebook
@@ -28,9 +31,16 @@ def check(screener: Screener, stored: StoredResults, profile: Profile) -> None:
     assert filled(profile) == sum(is_present(profile, path) for path in COMPLETENESS_FIELDS)
     got = stored(profile, ON)
     want = expected(screener, profile)
-    assert orjson.loads(got.result) == want
-    # Same bytes as serialising the typed result's JSON form: key order and number formats included.
-    assert got.result == orjson.dumps(want)
+    # Same bytes as the details of the typed result's JSON form: key order and number formats included.
+    assert got.details == orjson.dumps(packing.details(want))
+    assert stored.pack_rules == packing.pack_rules(want)
+    # And the row a batch writes joins back into the very result, byte for byte.
+    row = SimpleNamespace(
+        company_key=got.key, company_name=got.name, website=got.website, pack_name=want["pack"]["name"],
+        pack_version=want["pack"]["version"], screened_on=ON, score=got.score, verdict=got.verdict.value,
+        coverage=got.coverage, knockouts=got.knockouts, matched=got.matched, details=orjson.loads(got.details),
+    )  # fmt: skip
+    assert orjson.dumps(packing.join_row(stored.pack_rules, row)) == orjson.dumps(want)
     assert (got.key, got.score, got.verdict.value, got.coverage, got.knockouts) == (
         want["company"]["key"], want["score"], want["verdict"], want["coverage"], want["knockouts"],
     )  # fmt: skip

@@ -1,0 +1,144 @@
+"""How a screening result is stored: the pack's part once, the company's part per row.
+
+A result lists every rule of the pack with its title, category, points and tags: about 10 KB
+with the default pack, the same for every company screened under that pack. Stored whole, a
+nightly batch of millions wrote gigabytes of repeated text and spent most of its time doing so.
+So the database keeps:
+
+- per pack hash, the rules as a result shows them without an outcome (:class:`PackRules`), once;
+- per screening, its columns (company, pack, date, score, verdict, coverage, knockouts, matched
+  rule ids) and :func:`details`: points, per-category figures, the rules that could not be
+  evaluated and what they miss, any rendered rationales and questions, open questions, notes.
+
+:func:`join` rebuilds the result from those parts, equal to the ``model_dump(mode="json")`` of
+the typed result it was split from, key order included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+#: The fields of a rule that come from the pack, in the order a result lists them.
+RULE_FIELDS = ("id", "title", "category", "points", "knockout", "tags")
+#: The figures of a category score that a row keeps, in order.
+CATEGORY_FIGURES = ("points", "best", "worst", "matched", "evaluable", "rules")
+
+
+@dataclass(frozen=True, slots=True)
+class PackRules:
+    """What a result says about a pack whatever the company: its rules and categories, in order."""
+
+    hash: str
+    rules: list[dict[str, Any]]  #: per rule, RULE_FIELDS
+    categories: list[str]
+
+
+def pack_rules(result: dict[str, Any]) -> PackRules:
+    """The pack's part of a result (the JSON form of a ScreeningResult)."""
+    return PackRules(
+        result["pack"]["hash"],
+        [{name: rule[name] for name in RULE_FIELDS} for rule in result["rules"]],
+        [category["category"] for category in result["categories"]],
+    )
+
+
+def details(result: dict[str, Any]) -> dict[str, Any]:
+    """The company's part of a result that its row's columns do not already hold."""
+    not_evaluable: dict[str, list[str]] = {}
+    explained: dict[str, dict[str, str]] = {}
+    for rule in result["rules"]:
+        if rule["outcome"] == "not-evaluable":
+            not_evaluable[rule["id"]] = rule["missing"]
+        elif rule["missing"]:
+            raise ValueError(f"rule {rule['id']!r} names missing fields but was evaluated")
+        said = {name: rule[name] for name in ("rationale", "question") if rule[name] is not None}
+        if said:
+            explained[rule["id"]] = said
+    return {
+        "points": result["points"],
+        "categories": [[category[name] for name in CATEGORY_FIGURES] for category in result["categories"]],
+        "not_evaluable": not_evaluable,
+        "explained": explained,
+        "questions": result["questions"],
+        "notes": result["notes"],
+    }
+
+
+def join(
+    pack: PackRules,
+    *,
+    company: dict[str, Any],
+    screened_on: dt.date,
+    pack_name: str,
+    pack_version: str,
+    score: float,
+    verdict: str,
+    coverage: float,
+    knockouts: list[str],
+    matched: list[str],
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    """The result, as JSON-ready data, from the pack's part, a row's columns and its details."""
+    if len(details["categories"]) != len(pack.categories):
+        raise ValueError(f"the details name {len(details['categories'])} categories, pack {pack.hash} has "
+                         f"{len(pack.categories)}")  # fmt: skip
+    fired = set(matched)
+    not_evaluable, explained = details["not_evaluable"], details["explained"]
+    rules = []
+    for rule in pack.rules:
+        rule_id = rule["id"]
+        if rule_id in not_evaluable:
+            outcome, missing = "not-evaluable", not_evaluable[rule_id]
+        else:
+            outcome, missing = ("matched" if rule_id in fired else "not-matched"), []
+        said = explained.get(rule_id, {})
+        rules.append(
+            {"id": rule_id, "title": rule["title"], "category": rule["category"], "outcome": outcome,
+             "points": rule["points"], "knockout": rule["knockout"], "rationale": said.get("rationale"),
+             "missing": missing, "question": said.get("question"), "tags": rule["tags"]}
+        )  # fmt: skip
+    return {
+        "company": company,
+        "screened_on": screened_on.isoformat(),
+        "pack": {"name": pack_name, "version": pack_version, "hash": pack.hash},
+        "score": score,
+        "verdict": verdict,
+        "coverage": coverage,
+        "points": details["points"],
+        "knockouts": knockouts,
+        "categories": [
+            {"category": name, **dict(zip(CATEGORY_FIGURES, figures, strict=True))}
+            for name, figures in zip(pack.categories, details["categories"], strict=True)
+        ],
+        "rules": rules,
+        "questions": details["questions"],
+        "notes": details["notes"],
+    }
+
+
+class Row(Protocol):
+    """The columns of a stored screening that :func:`join_row` reads (a table row, a migration's row)."""
+
+    company_key: str
+    company_name: str
+    website: str | None
+    pack_name: str
+    pack_version: str
+    screened_on: dt.date
+    score: float
+    verdict: str
+    coverage: float
+    knockouts: list[str]
+    matched: list[str]
+    details: dict[str, Any]
+
+
+def join_row(pack: PackRules, row: Row) -> dict[str, Any]:
+    """:func:`join` on a stored row."""
+    return join(
+        pack, company={"name": row.company_name, "website": row.website, "key": row.company_key},
+        screened_on=row.screened_on, pack_name=row.pack_name, pack_version=row.pack_version, score=row.score,
+        verdict=row.verdict, coverage=row.coverage, knockouts=row.knockouts, matched=row.matched, details=row.details,
+    )  # fmt: skip
