@@ -6,18 +6,20 @@ validated; an invalid one goes to the rejects file with every problem; a valid o
 scored it, its memo rendered when it is at or above ``memo_verdict``. The parent keeps the
 duplicate index as chunks come back, in input order.
 
-**Duplicate rule.** Records with the same :func:`~screener.profile.company_key` (website
-domain, else normalised name) are one company, kept once. The winner is the record with the
-most key fields filled in (those the completeness figure counts); on a tie, the one with the
-latest ``as_of`` (a record without ``as_of`` is oldest); on a tie, the one read first.
+**Duplicate rule.** Records that share a website domain or a normalised name are one company,
+kept once; transitively, so a record named like one company at another's domain joins them. The
+winner is the record with the most key fields filled in (those the completeness figure counts);
+on a tie, the one with the latest ``as_of`` (a record without ``as_of`` is oldest); on a tie, the
+one read first. Its company key (:func:`~screener.profile.company_key`) is the company's.
 
 Every record is scored as it comes, before it is known whether a later record of the same
 company beats it, so that no record is validated twice. When the pass found duplicates, they
 are *settled*: the inputs are read again, each losing record goes to the rejects file naming
 the record that won and why, and each winner of a duplicated company is scored again and saved
 (a loser may have overwritten its row, whichever worker saved last), its memo rendered again or
-a loser's memo removed. Losers' rows are left out of the ranked output. Deal data has few
-duplicates, so this costs little; without any, nothing is read twice.
+a loser's memo removed. A loser whose own key differs (matched on the other identity) has the
+row and memo it wrote under that key removed. Losers' rows are left out of the ranked output.
+Deal data has few duplicates, so this costs little; without any, nothing is read twice.
 
 Memory is flat in the number of records: the duplicate index lives in a scratch SQLite file,
 and ranked rows are sorted in runs of :data:`RUN_ROWS`, spilled to temporary files and merged
@@ -205,10 +207,12 @@ def run_batch(request: BatchRequest) -> BatchSummary:
 class _Index:
     """What the duplicate rule needs, kept in a scratch SQLite file so memory stays flat.
 
-    Per company key the best record so far: its rank, position, place in the input, verdict and
-    whether it wrote a memo. Per position, the records that lost to another of their company;
-    per duplicated company, whether a loser wrote a memo (then the memo file is the winner's to
-    write again, or to remove).
+    Records that share a website domain or a normalised name are one company, transitively: a
+    record can join two companies seen apart so far (one by domain, one by name) into one. Each
+    such company is a group, numbered by the position of its first record. Per identity
+    (``domain:…``, ``name:…``) its group; per group the best record so far (rank, position, place
+    in the input, company key, verdict, whether it wrote a memo); per losing record its group, its
+    own company key and whether it wrote a memo.
     """
 
     def __init__(self, path: Path):
@@ -219,90 +223,135 @@ class _Index:
             """
             PRAGMA journal_mode = OFF;
             PRAGMA synchronous = OFF;
-            CREATE TABLE best (key TEXT PRIMARY KEY, r1 INT, r2 INT, r3 INT, seq INT, source TEXT, line INT,
-                               verdict TEXT, memo INT);
-            CREATE TABLE lost (seq INTEGER PRIMARY KEY, key TEXT);
-            CREATE TABLE duplicated (key TEXT PRIMARY KEY, memo INT);  -- memo: a loser wrote one
-            CREATE TEMP TABLE offered (key TEXT, seq INT);  -- the chunk being offered
+            CREATE TABLE identity (identity TEXT PRIMARY KEY, grp INT) WITHOUT ROWID;
+            CREATE TABLE best (grp INTEGER PRIMARY KEY, r1 INT, r2 INT, r3 INT, seq INT, source TEXT, line INT,
+                               key TEXT, verdict TEXT, memo INT);
+            CREATE TABLE lost (seq INTEGER PRIMARY KEY, grp INT, key TEXT, memo INT);
+            CREATE INDEX lost_grp ON lost (grp);
+            CREATE TEMP TABLE offered (identity TEXT, seq INT);  -- the chunk being offered
             """
         )
 
     def offer(self, offers: list[_Offer]) -> list[tuple[str, bool]]:
-        """Offer scored records in input order; the higher rank keeps the key.
+        """Offer scored records in input order; the higher rank keeps the company.
 
         Returns the verdict of each record that lost, and whether it wrote a memo.
         """
         db = self.db
-        # Most records are a company's first: insert the chunk at once, then settle only the
-        # records whose key was already held (by an earlier chunk or earlier in this one), in
-        # input order, as if each had been offered alone.
-        db.executemany(
-            "INSERT OR IGNORE INTO best VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(o.key, *o.rank, o.seq, o.source, o.line, o.verdict, o.memo) for o in offers],
-        )
-        db.executemany("INSERT INTO offered VALUES (?, ?)", [(o.key, o.seq) for o in offers])
-        held_elsewhere = {
+        # Most records are a company's first: find those whose identities were seen before (in an
+        # earlier chunk or earlier in this one) in two statements, take the rest in as new
+        # companies at once, and contest only the others, in input order.
+        db.executemany("INSERT INTO offered VALUES (?, ?)", [(i, o.seq) for o in offers for i in o.identities])
+        seen = {
             seq
             for (seq,) in db.execute(
-                "SELECT offered.seq FROM offered JOIN best ON best.key = offered.key WHERE best.seq != offered.seq"
+                """
+                SELECT offered.seq FROM offered JOIN identity USING (identity)
+                UNION
+                SELECT later.seq FROM offered AS later JOIN offered AS earlier
+                    ON earlier.identity = later.identity AND earlier.seq < later.seq
+                """
             )
         }
         db.execute("DELETE FROM offered")
         losers: list[tuple[str, bool]] = []
+        fresh: list[_Offer] = []
         for offer in offers:
-            if offer.seq in held_elsewhere:
-                losers.append(self._contest(offer))
+            if offer.seq not in seen:
+                fresh.append(offer)
+                continue
+            self._add(fresh)  # an earlier record of this chunk may be the one it meets
+            fresh = []
+            losers.extend(self._contest(offer))
+        self._add(fresh)
         db.commit()
         return losers
 
-    def _contest(self, offer: _Offer) -> tuple[str, bool]:
-        """Settle a record whose company is already held: returns the loser's verdict and memo."""
-        db, key = self.db, offer.key
-        held = db.execute("SELECT r1, r2, r3, seq, verdict, memo FROM best WHERE key = ?", (key,)).fetchone()
-        if tuple(held[:3]) >= offer.rank:
-            loser_seq, verdict, memo = offer.seq, offer.verdict, offer.memo
-        else:
-            loser_seq, verdict, memo = held[3], held[4], bool(held[5])
-            db.execute(
-                "INSERT OR REPLACE INTO best VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, *offer.rank, offer.seq, offer.source, offer.line, offer.verdict, offer.memo),
-            )
-        db.execute("INSERT INTO lost VALUES (?, ?)", (loser_seq, key))
-        db.execute(
-            "INSERT INTO duplicated VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET memo = memo OR excluded.memo",
-            (key, memo),
+    def _add(self, offers: list[_Offer]) -> None:
+        """Take in records of companies not seen before."""
+        self.db.executemany(
+            "INSERT INTO best VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(o.seq, *o.rank, o.seq, o.source, o.line, o.key, o.verdict, o.memo) for o in offers],
         )
-        return verdict, memo
+        self.db.executemany("INSERT INTO identity VALUES (?, ?)", [(i, o.seq) for o in offers for i in o.identities])
 
-    def settlements(self) -> Iterator[tuple[int, str, bool]]:
-        """(position, key, is the winner) of every record of a duplicated company, in input order."""
-        yield from self.db.execute(
+    def _contest(self, offer: _Offer) -> list[tuple[str, bool]]:
+        """Settle a record whose identities were seen: returns each loser's verdict and memo."""
+        db = self.db
+        marks = ", ".join("?" for _ in offer.identities)
+        groups = sorted(
+            {g for (g,) in db.execute(f"SELECT grp FROM identity WHERE identity IN ({marks})", offer.identities)}  # noqa: S608 (placeholders only)
+        )
+        group, merged = groups[0], groups[1:]
+        losers = []
+        for other in merged:  # the record joins companies seen apart: they become one
+            r1, r2, r3, seq, source, line, key, verdict, memo = db.execute(
+                "SELECT r1, r2, r3, seq, source, line, key, verdict, memo FROM best WHERE grp = ?", (other,)
+            ).fetchone()
+            db.execute("DELETE FROM best WHERE grp = ?", (other,))
+            db.execute("UPDATE identity SET grp = ? WHERE grp = ?", (group, other))
+            db.execute("UPDATE lost SET grp = ? WHERE grp = ?", (group, other))
+            losers.append(self._meet(group, _Offer(key, (), (r1, r2, r3), seq, source, line, verdict, bool(memo))))
+        db.executemany("INSERT OR IGNORE INTO identity VALUES (?, ?)", [(i, group) for i in offer.identities])
+        losers.append(self._meet(group, offer))
+        return losers
+
+    def _meet(self, group: int, offer: _Offer) -> tuple[str, bool]:
+        """The group's best record against ``offer``: the lower rank is lost. Returns its verdict and memo."""
+        db = self.db
+        held = db.execute("SELECT r1, r2, r3, seq, key, verdict, memo FROM best WHERE grp = ?", (group,)).fetchone()
+        if tuple(held[:3]) >= offer.rank:
+            loser = (offer.seq, offer.key, offer.verdict, offer.memo)
+        else:
+            loser = (held[3], held[4], held[5], bool(held[6]))
+            db.execute(
+                "UPDATE best SET r1 = ?, r2 = ?, r3 = ?, seq = ?, source = ?, line = ?, key = ?, verdict = ?, memo = ? "
+                "WHERE grp = ?",
+                (*offer.rank, offer.seq, offer.source, offer.line, offer.key, offer.verdict, offer.memo, group),
+            )
+        db.execute("INSERT INTO lost VALUES (?, ?, ?, ?)", (loser[0], group, loser[1], loser[3]))
+        return loser[2], loser[3]
+
+    def settlements(self) -> Iterator[_Settlement]:
+        """Every record of a company seen more than once, in input order."""
+        rows = self.db.execute(
             """
-            SELECT seq, key, 0 FROM lost
+            SELECT lost.seq, best.key, lost.key, best.source, best.line, lost.memo, 0 FROM lost JOIN best USING (grp)
             UNION ALL
-            SELECT best.seq, best.key, 1 FROM best JOIN duplicated ON duplicated.key = best.key
+            SELECT best.seq, best.key, best.key, best.source, best.line,
+                   EXISTS (SELECT 1 FROM lost WHERE lost.grp = best.grp AND lost.key = best.key AND lost.memo), 1
+            FROM best WHERE EXISTS (SELECT 1 FROM lost WHERE lost.grp = best.grp)
             ORDER BY 1
             """
         )
+        for seq, key, own_key, source, line, memo, won in rows:
+            yield _Settlement(seq, key, own_key, source, line, bool(memo), bool(won))
 
-    def stale_memo(self, key: str) -> bool:
-        """Whether a record that lost for ``key`` wrote a memo (now to be rewritten or removed)."""
-        row = self.db.execute("SELECT memo FROM duplicated WHERE key = ?", (key,)).fetchone()
-        return bool(row and row[0])
-
-    def winner(self, key: str) -> tuple[str, int]:
-        """Where the record kept for ``key`` is: source and line."""
-        source, line = self.db.execute("SELECT source, line FROM best WHERE key = ?", (key,)).fetchone()
-        return source, line
+    def lost(self, seq: int) -> bool:
+        """Whether the record at position ``seq`` lost to another record of its company."""
+        return self.db.execute("SELECT 1 FROM lost WHERE seq = ?", (seq,)).fetchone() is not None
 
     def close(self) -> None:
         self.db.close()
+
+
+class _Settlement(NamedTuple):
+    """A record of a company seen more than once, and what the duplicate rule decided."""
+
+    seq: int
+    key: str  #: the company key of the record kept
+    own_key: str  #: this record's company key (differs from ``key`` when matched on the other identity)
+    source: str  #: where the record kept is
+    line: int
+    memo: bool  #: a loser: whether it wrote a memo; the winner: whether a loser wrote one at its key
+    won: bool
 
 
 class _Offer(NamedTuple):
     """A scored record as the duplicate rule sees it (a named tuple: it is pickled back from workers)."""
 
     key: str
+    identities: tuple[str, ...]
     rank: tuple[int, int, int]  #: key fields filled in, as_of (ordinal, 0 when unknown), -position
     seq: int
     source: str
@@ -395,8 +444,8 @@ def _raw_data(raw: RawRecord) -> Any:
     return None
 
 
-#: One ranked output row, without its rank: the values of COLUMNS[1:].
-Row = tuple[str, str, str | None, float, str, float, list[str], list[str], str, int]
+#: One ranked output row, without its rank: the values of COLUMNS[1:], then the record's position.
+Row = tuple[str, str, str | None, float, str, float, list[str], list[str], str, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,7 +477,7 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
         verdict = stored.verdict.value
         rows.append(
             (stored.name, stored.key, stored.website, stored.score, verdict, stored.coverage, stored.knockouts,
-             stored.reasons, raw.source, raw.line)
+             stored.reasons, raw.source, raw.line, raw.seq)
         )  # fmt: skip
         memo = state.renderer is not None and stored.verdict.at_least(config.memo_verdict)
         if memo:
@@ -438,7 +487,16 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
                 memo = False
         as_of = profile.as_of.toordinal() if profile.as_of else 0
         offers.append(
-            _Offer(stored.key, (filled(profile), as_of, -raw.seq), raw.seq, raw.source, raw.line, verdict, memo)
+            _Offer(
+                stored.key,
+                stored.identities,
+                (filled(profile), as_of, -raw.seq),
+                raw.seq,
+                raw.source,
+                raw.line,
+                verdict,
+                memo,
+            )
         )
         if state.store is not None:
             saved.append(_encoded(book, config.on, stored, profile))
@@ -472,45 +530,66 @@ def _settle(
     summary: BatchSummary,
     index: _Index,
 ) -> None:
-    """Reject the losers naming their winner; score, save and memo the winners again."""
+    """Reject the losers naming their winner; score, save and memo the winners again.
+
+    A loser whose own company key differs from the winner's (matched on the other identity) left
+    a row and perhaps a memo under its own key: those are removed.
+    """
     again = request.database is not None or request.memos is not None
 
-    def winners() -> Iterator[tuple[RawRecord, bool]]:
+    def work() -> Iterator[_Settling]:
         pending = index.settlements()
         settlement = next(pending, None)
         for raw in read_raw(files, mapping):
             if settlement is None:
                 return
-            if settlement[0] != raw.seq:
+            if settlement.seq != raw.seq:
                 continue
-            _, key, won = settlement
-            settlement = next(pending, None)
-            if won:
+            current, settlement = settlement, next(pending, None)
+            if current.won:
                 if again:
-                    yield raw, index.stale_memo(key)
+                    yield _Settling(raw, current.memo, current.key)
                 continue
-            source, line = index.winner(key)
+            if again and current.own_key != current.key:
+                yield _Settling(None, current.memo, current.key, current.own_key)
+            where = f"{current.source}:{current.line}" if current.line else current.source
             _write_reject(
                 rejects, raw.source, raw.line, _raw_data(raw),
                 [{"location": f"{raw.source}:{raw.line}" if raw.line else raw.source, "field": None,
-                  "message": f"duplicate of company {key!r} ({source}{f':{line}' if line else ''}), which is kept "
-                             "because it has more key fields filled in, else a later as_of, else it was read first"}],
-                duplicate_of={"source": source, "line": line, "key": key},
+                  "message": f"duplicate of company {current.key!r} ({where}): same website domain or same "
+                             "normalised name; that record is kept because it has more key fields filled in, "
+                             "else a later as_of, else it was read first"}],
+                duplicate_of={"source": current.source, "line": current.line, "key": current.key},
             )  # fmt: skip
 
-    for changed in pool.map(_settle_chunk, _chunks(winners(), request.chunk_size)):
+    for changed in pool.map(_settle_chunk, _chunks(work(), request.chunk_size)):
         summary.warnings.extend(changed)
 
 
-def _settle_chunk(winners: list[tuple[RawRecord, bool]]) -> list[Problem]:
-    """Score and save again the winners of duplicated companies; rewrite or remove their memos."""
-    from screener.files import safe_child
+class _Settling(NamedTuple):
+    """Work for settling: a winner to score, save and memo again, or what a loser left under its own key."""
 
+    raw: RawRecord | None  #: the winner's record; None: a loser's leftovers to remove
+    memo: bool  #: a winner: whether a loser wrote a memo at its key; a loser: whether it wrote one
+    key: str  #: the winner's company key
+    own_key: str | None = None  #: a loser's own company key
+
+
+def _settle_chunk(work: list[_Settling]) -> list[Problem]:
+    """Score and save again the winners of duplicated companies, rewrite or remove their memos; remove
+    what losers left under their own keys. The chunk's database changes are one transaction."""
     state = _state()
     config = state.config
     book = state.screener.rulebook
-    saved, changed = [], []
-    for raw, stale_memo in winners:
+    saved, removed, changed = [], [], []
+    for raw, stale_memo, key, own_key in work:
+        if raw is None:
+            assert own_key is not None
+            removed.append((own_key, book.name, book.version))
+            # Two keys whose file names still agree (names differing only in accents) share the winner's memo.
+            if stale_memo and state.renderer is not None and memo_path(state, own_key) != memo_path(state, key):
+                changed.extend(_remove_memo(state, own_key))
+            continue
         record = validate(raw, config.rates, config.mapping)
         profile = record.profile
         try:
@@ -531,32 +610,47 @@ def _settle_chunk(winners: list[tuple[RawRecord, bool]]) -> list[Problem]:
                 edited = _write_memo(state, state.screener.evaluate(profile, config.on))
                 if edited is not None:
                     changed.append(_kept(edited))
-        elif stale_memo and state.renderer is not None and state.config.memos is not None:
-            from screener.memo import files
-
-            stale = safe_child(state.config.memos, stored.key, state.renderer.suffix)
-            if config.force or files.replaceable(stale):
-                stale.unlink(missing_ok=True)
-            else:
-                changed.append(_kept(stale))
+        elif stale_memo:
+            changed.extend(_remove_memo(state, stored.key))
         if state.store is not None:
             saved.append(_encoded(book, config.on, stored, profile))
     if state.store is not None:
         from screener import store
 
-        store.save_encoded(state.store, saved, [state.stored.pack_rules])
+        store.save_encoded(state.store, saved, [state.stored.pack_rules], remove=removed)
     return changed
+
+
+def memo_path(state: _WorkerState, key: str) -> Path:
+    """Where a batch memo goes: named after the company key, which is unique in a batch (each company
+    is kept once) and stable across runs. Dots are kept, so that the domain ``acme.ai`` and the name
+    ``acme ai`` (a company without a website) name different files."""
+    from screener.files import safe_child
+
+    assert state.renderer is not None and state.config.memos is not None
+    return safe_child(state.config.memos, key, state.renderer.suffix, dots=True)
+
+
+def _remove_memo(state: _WorkerState, key: str) -> list[Problem]:
+    """Remove the batch memo named after ``key`` unless edited since (then keep it and warn)."""
+    from screener.memo import files
+
+    if state.renderer is None or state.config.memos is None:
+        return []
+    stale = memo_path(state, key)
+    if state.config.force or files.replaceable(stale):
+        stale.unlink(missing_ok=True)
+        return []
+    return [_kept(stale)]
 
 
 def _write_memo(state: _WorkerState, evaluation: Evaluation) -> Path | None:
     """Write a company's memo; returns its path instead when it was edited and is kept."""
-    from screener.files import safe_child
     from screener.memo import MemoContext, files
 
     assert state.renderer is not None and state.config.memos is not None
     result = state.screener.result(evaluation, explain=True)
-    # Named after the company key: unique in a batch (each company is kept once) and stable across runs.
-    path = safe_child(state.config.memos, result.company.key, state.renderer.suffix)
+    path = memo_path(state, result.company.key)
     if not state.config.force and not files.replaceable(path):
         return path
     context = MemoContext.build(result, evaluation.profile, evaluation.derived.model_dump(mode="json"))
@@ -604,9 +698,9 @@ def _ranked(runs: list[Path], index: _Index | None) -> Iterator[tuple[Any, ...]]
     """Output rows with their rank (the values of COLUMNS), best first; with an index, only winners."""
     merged: Iterable[Row] = heapq.merge(*(_read_run(p) for p in runs), key=_order)
     if index is not None:
-        merged = (row for row in merged if index.winner(row[1]) == (row[8], row[9]))
+        merged = (row for row in merged if not index.lost(row[10]))
     for rank, row in enumerate(merged, start=1):
-        yield (rank, *row)
+        yield (rank, *row[:10])
 
 
 def _write_ranked(path: Path, runs: list[Path], index: _Index | None) -> None:

@@ -60,9 +60,14 @@ def atomic_write_text(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def safe_child(folder: Path, name: str, suffix: str, number: int = 1) -> Path:
-    """A file in ``folder`` named after ``name`` (slugified, ``-<number>`` from 2 on); never outside ``folder``."""
-    stem = slugify(name, max_length=80, word_boundary=True) or "company"
+def safe_child(folder: Path, name: str, suffix: str, number: int = 1, *, dots: bool = False) -> Path:
+    """A file in ``folder`` named after ``name`` (slugified, ``-<number>`` from 2 on); never outside ``folder``.
+
+    ``dots``: keep dots, so that a company key that is a domain (``acme.ai``) and one that is a
+    normalised name (``acme ai``) name different files.
+    """
+    disallowed = r"[^-a-z0-9.]+" if dots else r"[^-a-z0-9]+"
+    stem = slugify(name, max_length=80, word_boundary=True, regex_pattern=disallowed).strip(".") or "company"
     if number > 1:
         stem = f"{stem}-{number}"  # after the cut, so that long names stay distinct
     target = (folder / f"{stem}{suffix}").resolve()

@@ -288,13 +288,17 @@ def company_key(name: str, website: str | None) -> str:
     The website's domain (without scheme, ``www.`` or path) when there is one, because names
     vary in spelling; otherwise the name, lower-cased with punctuation and legal suffixes dropped.
     """
+    return company_identities(name, website)[0]
+
+
+def company_identities(name: str, website: str | None) -> tuple[str, str | None, str]:
+    """The company key, the website's domain (or None) and the normalised name."""
     host = _host(website) if website else None
-    if host:
-        return host
     words = re.sub(r"[^\w]+", " ", name.lower()).split()
     while len(words) > 1 and words[-1] in _LEGAL_SUFFIXES:
         words.pop()
-    return " ".join(words) or name.strip().lower()
+    normalised = " ".join(words) or name.strip().lower()
+    return (host or normalised), host, normalised
 
 
 def _host(website: str) -> str | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import JSON, Column, UniqueConstraint, event, func, or_
+from sqlalchemy import JSON, Column, UniqueConstraint, event, func, or_, tuple_
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -334,18 +334,33 @@ def save(engine: Engine, items: Iterable[tuple[ScreeningResult | dict[str, Any],
     return save_encoded(engine, rows, list(packs.values()))
 
 
-def save_encoded(engine: Engine, rows: Sequence[Encoded], packs: Sequence[packing.PackRules]) -> int:
+def save_encoded(
+    engine: Engine,
+    rows: Sequence[Encoded],
+    packs: Sequence[packing.PackRules],
+    remove: Sequence[tuple[str, str, str]] = (),
+) -> int:
     """Insert or update encoded screenings, and the rules of their packs, in one transaction; returns the count.
 
     ``packs`` must hold the rules of every pack hash the rows name (a pack already stored is kept).
+    ``remove``: (company key, pack name, pack version) of rows to delete in the same transaction.
     """
-    if not rows:
+    if not rows and not remove:
         return 0
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     # Sorted by key so that concurrent writers lock rows in one order and cannot deadlock.
     rows = sorted(rows, key=lambda r: (r.company_key, r.pack_name, r.pack_version))
     try:
         with engine.begin() as connection:
+            if remove:
+                table = Screening.__table__  # type: ignore[attr-defined]
+                connection.execute(
+                    table.delete().where(
+                        tuple_(table.c.company_key, table.c.pack_name, table.c.pack_version).in_(sorted(set(remove)))
+                    )
+                )
+            if not rows:
+                return 0
             connection.execute(
                 _insert(engine, PackRulesRow).on_conflict_do_nothing(index_elements=["hash"]),
                 [{"hash": p.hash, "rules": p.rules, "categories": p.categories, "created_at": now} for p in packs],

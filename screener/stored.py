@@ -26,7 +26,7 @@ import orjson
 
 from screener.derived import INPUTS, is_present
 from screener.packing import RULE_FIELDS, PackRules
-from screener.profile import Profile, company_key
+from screener.profile import Profile, company_identities
 from screener.result import Outcome, Verdict
 from screener.scoring import verdict_of
 from screener.screening import Screener, open_questions
@@ -42,6 +42,7 @@ class Stored:
     name: str
     website: str | None
     key: str
+    identities: tuple[str, ...]  #: what the batch's duplicate rule matches on: "name:…", and "domain:…" with a website
     score: float
     verdict: Verdict
     coverage: float
@@ -143,8 +144,11 @@ class StoredResults:
                 reasons.append(title)
                 if len(reasons) == TOP_REASONS:
                     break
-        key = company_key(name, website)
-        return Stored(name, website, key, score, verdict, frame.coverage, knockouts, reasons, matched, details)
+        key, domain, normalised = company_identities(name, website)
+        identities = (f"name:{normalised}", f"domain:{domain}") if domain else (f"name:{normalised}",)
+        return Stored(
+            name, website, key, identities, score, verdict, frame.coverage, knockouts, reasons, matched, details
+        )
 
     def _build_frame(self, absent: frozenset[str]) -> _Frame:
         book = self.book

@@ -132,9 +132,55 @@ def test_duplicate_rule_most_complete_then_latest_then_first(tmp_path):
         (1, 2, "acme.ai"), (3, 4, "beta"), (6, 5, "gamma"),
     ]  # fmt: skip
     assert dupes[0]["record"] == sparse
-    assert dupes[0]["errors"][0]["message"].startswith(
-        f"duplicate of company 'acme.ai' ({path}:2), which is kept because"
+    assert dupes[0]["errors"][0]["message"] == (
+        f"duplicate of company 'acme.ai' ({path}:2): same website domain or same normalised name; that record is "
+        "kept because it has more key fields filled in, else a later as_of, else it was read first"
     )
+
+
+def test_duplicates_match_on_domain_or_name_and_leave_one_row(db_url, tmp_path):
+    """A record with a website and one without are one company by name; a record can join two companies."""
+    records = [
+        {"name": "Acme AI", "team": {"size": 4}},  # no website: key "acme ai"
+        {"name": "ACME AI Ltd", "website": "https://acme.ai", "team": {"size": 5}, "stage": "seed"},  # wins
+        {"name": "Zeta", "website": "zeta.io"},
+        {"name": "Other", "website": "https://zeta.io/x"},  # Zeta's domain
+        {"name": "Zeta Inc", "website": "acme.ai", "as_of": "2026-01-01"},  # Zeta's name, Acme's domain: joins them
+        {"name": "Solo", "website": "solo.dev"},
+    ]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    out = tmp_path / "o.jsonl"
+    code, stdout, _ = batch(str(path), "--db", db_url, "--out", str(out), "--format", "json", "--chunk-size", "2")
+    summary = json.loads(stdout)
+    assert code == ExitCode.OK
+    assert (summary["read"], summary["scored"], summary["duplicates"]) == (6, 2, 4)
+    assert [(r["key"], r["line"]) for r in map(json.loads, out.read_text().splitlines())] in (
+        [("acme.ai", 2), ("solo.dev", 6)], [("solo.dev", 6), ("acme.ai", 2)],
+    )  # fmt: skip
+    dupes = [json.loads(line) for line in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
+    assert [(d["line"], d["duplicate_of"]) for d in dupes] == [
+        (n, {"source": str(path), "line": 2, "key": "acme.ai"}) for n in (1, 3, 4, 5)
+    ]
+    # The losers' rows under their own keys ("acme ai", "zeta.io") were removed; one row per company.
+    assert [k for k, _ in rows(db_url)] == ["acme.ai", "solo.dev"]
+
+
+def test_a_loser_under_another_key_loses_its_memo_unless_edited(tmp_path):
+    records = [
+        {"name": "Acme AI", "team": {"size": 4}},
+        {"name": "Acme AI", "website": "acme.ai", "team": {"size": 5}, "stage": "seed"},  # more complete: wins
+    ]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    memos = tmp_path / "memos"
+    args = (str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "pass")
+    code, _, stderr = batch(*args)
+    assert code == ExitCode.OK, stderr
+    assert sorted(p.name for p in memos.iterdir()) == ["acme.ai.md"]  # not acme-ai.md, the loser's
+    (memos / "acme-ai.md").write_text("my notes on the loser\n")  # a memo of the same name the user wrote
+    code, _, stderr = batch(*args)
+    assert code == ExitCode.OK
+    assert (memos / "acme-ai.md").read_text() == "my notes on the loser\n"
+    assert "acme-ai.md" in stderr and "edited" in stderr
 
 
 def test_rerun_is_idempotent(db_url, tmp_path):
@@ -283,23 +329,55 @@ def test_the_duplicate_index_keeps_the_best_record_and_lists_the_rest_in_input_o
 
     from screener.batch import _Index, _Offer
 
-    def offer(key, rank, seq, verdict="review", memo=False):
-        return _Offer(key, rank, seq, "f", seq + 1, verdict, memo)
+    def offer(key, rank, seq, verdict="review", memo=False, identities=None):
+        return _Offer(key, identities or (f"name:{key}",), rank, seq, "f", seq + 1, verdict, memo)
+
+    def settled(index):
+        return [(s.seq, s.key, s.own_key, s.line, s.memo, s.won) for s in index.settlements()]
 
     with contextlib.closing(_Index(tmp_path / "index.db")) as index:
         assert index.offer([offer("a", (5, 0, 0), 0), offer("b", (1, 0, -1), 1, "pass")]) == []
         # a later, better record displaces the first; a later, worse one loses to it
         losers = index.offer([offer("a", (7, 0, -3), 3, "pass"), offer("a", (6, 0, -4), 4, "strong-fit", memo=True)])
         assert losers == [("review", False), ("strong-fit", True)]
-        assert list(index.settlements()) == [(0, "a", 0), (3, "a", 1), (4, "a", 0)]
-        assert index.winner("a") == ("f", 4)
-        assert index.winner("b") == ("f", 2)
-        assert index.stale_memo("a") and not index.stale_memo("b")
+        # the winner is told that a loser wrote a memo under its key (its file is to be written again)
+        assert settled(index) == [(0, "a", "a", 4, False, False), (3, "a", "a", 4, True, True),
+                                  (4, "a", "a", 4, True, False)]  # fmt: skip
+        assert [index.lost(seq) for seq in range(5)] == [True, False, False, False, True]
         # three records of one company in one chunk: the middle one wins
         losers = index.offer([offer("c", (1, 0, -5), 5), offer("c", (9, 0, -6), 6), offer("c", (2, 0, -7), 7)])
         assert losers == [("review", False), ("review", False)]
-        assert index.winner("c") == ("f", 7)
-        assert [s for s in index.settlements() if s[1] == "c"] == [(5, "c", 0), (6, "c", 1), (7, "c", 0)]
+        assert [x for x in settled(index) if x[1] == "c"] == [
+            (5, "c", "c", 7, False, False), (6, "c", "c", 7, False, True), (7, "c", "c", 7, False, False),
+        ]  # fmt: skip
+
+
+def test_the_duplicate_index_joins_companies_met_by_domain_or_name(tmp_path):
+    import contextlib
+
+    from screener.batch import _Index, _Offer
+
+    def offer(key, identities, rank, seq, memo=False):
+        return _Offer(key, identities, rank, seq, "f", seq + 1, "review", memo)
+
+    with contextlib.closing(_Index(tmp_path / "index.db")) as index:
+        # two companies, apart so far: d.ai (named D) and e.io (named E)
+        index.offer([offer("d.ai", ("name:d", "domain:d.ai"), (3, 0, 0), 0, memo=True),
+                     offer("e.io", ("name:e", "domain:e.io"), (2, 0, -1), 1)])  # fmt: skip
+        assert list(index.settlements()) == []
+        # a record named E at d.ai joins them; the best of the three (the first) is kept
+        losers = index.offer([offer("d.ai", ("name:e", "domain:d.ai"), (1, 0, -2), 2, memo=True)])
+        assert sorted(losers) == [("review", False), ("review", True)]
+        assert [(s.seq, s.key, s.own_key, s.memo, s.won) for s in index.settlements()] == [
+            (0, "d.ai", "d.ai", True, True),  # a loser under its key wrote a memo: write it again
+            (1, "d.ai", "e.io", False, False),  # lost under its own key: its row is to be removed
+            (2, "d.ai", "d.ai", True, False),
+        ]
+        # a name-only record of the joined company loses too, and a record of the name alone is new
+        assert index.offer([offer("e", ("name:e",), (0, 0, -3), 3), offer("f", ("name:f",), (0, 0, -4), 4)]) == [
+            ("review", False)
+        ]
+        assert [index.lost(seq) for seq in range(5)] == [False, True, True, True, False]
 
 
 def test_duplicates_across_chunks_and_workers_leave_the_winner_in_the_database(db_url, tmp_path):
