@@ -468,13 +468,20 @@ def _reading(engine: Engine) -> Iterator[None]:
         raise StoreError(f"cannot read screenings: {_reason(exc)}", Location(safe_url(str(engine.url)))) from None
 
 
-def _read(session: Session, rows: Sequence[Screening]) -> list[ScreeningRead]:
+def _read(engine: Engine, session: Session, rows: Sequence[Screening]) -> list[ScreeningRead]:
     """Rows as read back, each with its full result joined from the rules of its pack."""
     hashes = sorted({row.pack_hash for row in rows})
     packs = {
         stored.hash: packing.PackRules(stored.hash, stored.rules, stored.categories)
         for stored in session.exec(select(PackRulesRow).where(col(PackRulesRow.hash).in_(hashes)))
     }
+    lacking = sorted(f"{row.company_name} (pack {row.pack_hash})" for row in rows if row.pack_hash not in packs)
+    if lacking:  # SQLite does not enforce the foreign key: a row written by another tool may name any hash
+        raise StoreError(
+            f"the rules of the pack these screenings were made with are not stored: {', '.join(lacking[:5])}"
+            + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""),
+            Location(safe_url(str(engine.url))),
+        )
     return [
         ScreeningRead.model_validate({**row.model_dump(), "result": packing.join_row(packs[row.pack_hash], row)})
         for row in rows
@@ -494,7 +501,7 @@ def history(engine: Engine, company: str) -> list[ScreeningRead]:
             )
             .order_by(col(Screening.screened_on).desc(), col(Screening.updated_at).desc(), col(Screening.id).desc())
         )
-        return _read(session, session.exec(query).all())
+        return _read(engine, session, session.exec(query).all())
 
 
 def latest(
@@ -510,7 +517,7 @@ def latest(
         query = query.order_by(col(Screening.score).desc(), col(Screening.company_key), col(Screening.id))
         if top:
             query = query.limit(top)
-        return _read(session, session.exec(query).all())
+        return _read(engine, session, session.exec(query).all())
 
 
 def peers(
@@ -535,4 +542,4 @@ def peers(
             .order_by(col(Screening.screened_on).desc(), col(Screening.updated_at).desc(), col(Screening.id).desc())
             .limit(limit)
         )
-        return _read(session, session.exec(query).all())
+        return _read(engine, session, session.exec(query).all())

@@ -250,3 +250,19 @@ def json_of(value) -> dict:
     import orjson
 
     return value if isinstance(value, dict) else orjson.loads(value)
+
+
+def test_a_row_whose_pack_rules_are_missing_is_a_clear_error(sqlite_url, screener) -> None:
+    engine = store.connect(sqlite_url)
+    try:
+        store.save(engine, [result_for(screener, "Acme", 5)])
+        with engine.begin() as conn:  # SQLite does not enforce the foreign key unless asked to
+            conn.exec_driver_sql("DELETE FROM pack_rules")
+        with pytest.raises(StoreError) as caught:
+            store.history(engine, "Acme")
+        assert str(caught.value) == (
+            f"{sqlite_url}: the rules of the pack these screenings were made with are not stored: "
+            f"Acme (pack {screener.rulebook.hash})"
+        )
+    finally:
+        engine.dispose()
