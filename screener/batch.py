@@ -52,7 +52,7 @@ import orjson
 from screener.derived import filled
 from screener.errors import ConfigError, EngineError, Location, Problem
 from screener.files import atomic_writer
-from screener.inputs import RawRecord, Record, expand, read_raw, validate
+from screener.inputs import RawRecord, Record, estimate_records, expand, read_raw, validate
 from screener.mapping import Mapping as ColumnMapping
 from screener.mapping import load_mapping
 from screener.profile import Profile
@@ -67,7 +67,7 @@ COLUMNS = ("rank", "name", "key", "website", "score", "verdict", "coverage", "kn
 #: Ranked rows kept in memory before a sorted run is spilled to a temporary file.
 RUN_ROWS = 50_000
 
-#: progress(phase, records done, records in total or None)
+#: progress(phase, records done, records in total (an estimate) or None)
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -406,6 +406,7 @@ def _score(
     verdicts: Counter[str] = Counter()
     runs: list[Path] = []
     rows: list[Row] = []
+    expected = estimate_records(files) if request.progress else 0
     raws = read_raw(files, mapping, summary.warnings.append)
     for scored in pool.map(_score_chunk, _chunks(raws, request.chunk_size)):
         summary.read += len(scored.offers) + len(scored.rejects)
@@ -426,7 +427,7 @@ def _score(
             runs.append(_spill(rows, folder, len(runs)))
             rows = []
         if request.progress:
-            request.progress("scoring", summary.read, None)
+            request.progress("scoring", summary.read, max(expected, summary.read))
     if rows:
         runs.append(_spill(rows, folder, len(runs)))
     summary.verdicts = {v.value: verdicts.get(v.value, 0) for v in Verdict}
@@ -543,6 +544,8 @@ def _settle(
         for raw in read_raw(files, mapping):
             if settlement is None:
                 return
+            if request.progress and raw.seq % 1000 == 0:
+                request.progress("settling duplicates", raw.seq, summary.read)
             if settlement.seq != raw.seq:
                 continue
             current, settlement = settlement, next(pending, None)

@@ -509,3 +509,26 @@ def test_an_input_named_twice_is_read_once(tmp_path, write):
     assert code == ExitCode.OK
     assert stdout.startswith("4 read: 4 scored, 0 rejected, 0 duplicates")
     assert len(read_csv(out)) == 4
+
+
+def test_progress_reports_an_estimated_total_for_the_eta(tmp_path):
+    import datetime as dt
+
+    from screener.batch import BatchRequest, run_batch
+    from screener.inputs import estimate_records
+
+    lines = [profile(n) for n in range(25)] + [profile(3, name="Again")]  # one duplicate, to settle
+    path = write_jsonl(tmp_path / "deals.jsonl", lines)
+    (tmp_path / "export.csv").write_text("name,homepage_url\nA,a.ai\nB,b.ai")  # no final line break
+    (tmp_path / "one.yaml").write_text("name: One\n")
+    files = [path, tmp_path / "export.csv", tmp_path / "one.yaml"]
+    assert estimate_records(files) == 26 + 2 + 1
+    seen: list[tuple[str, int, int | None]] = []
+    request = BatchRequest(
+        files, dt.date(2026, 11, 27), rejects=tmp_path / "r.jsonl", chunk_size=10, progress=lambda *a: seen.append(a)
+    )
+    summary = run_batch(request)
+    scoring = [(done, total) for phase, done, total in seen if phase == "scoring"]
+    assert [done for done, _ in scoring] == [10, 20, 29] and {total for _, total in scoring} == {29}
+    assert summary.read == 29 and summary.duplicates == 1
+    assert any(phase == "settling duplicates" for phase, _, _ in seen)
