@@ -192,21 +192,18 @@ def _with_progress(request: Any) -> Any:
         return run_batch(request)
 
 
+#: The columns of ``history`` and ``list`` (also the CSV header when nothing matched).
+_COLUMNS = ("company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts", "updated_at")
+
+
 def _rows(screenings: Any) -> list[dict[str, Any]]:
     return [
-        {
-            "company": s.company_name,
-            "key": s.company_key,
-            "pack": f"{s.pack_name} {s.pack_version}",
-            "screened_on": s.screened_on.isoformat(),
-            "score": s.score,
-            "verdict": s.verdict,
-            "coverage": s.coverage,
-            "knockouts": "; ".join(s.knockouts),
-            "updated_at": s.updated_at.isoformat(timespec="seconds"),
-        }
+        dict(zip(_COLUMNS, (
+            s.company_name, s.company_key, f"{s.pack_name} {s.pack_version}", s.screened_on.isoformat(), s.score,
+            s.verdict, s.coverage, "; ".join(s.knockouts), s.updated_at.isoformat(timespec="seconds"),
+        ), strict=True))
         for s in screenings
-    ]
+    ]  # fmt: skip
 
 
 def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> None:
@@ -217,7 +214,7 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> N
     elif output_format == "csv":
         import csv
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["company"], lineterminator="\n")
+        writer = csv.DictWriter(sys.stdout, fieldnames=_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     else:

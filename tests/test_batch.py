@@ -532,3 +532,12 @@ def test_progress_reports_an_estimated_total_for_the_eta(tmp_path):
     assert [done for done, _ in scoring] == [10, 20, 29] and {total for _, total in scoring} == {29}
     assert summary.read == 29 and summary.duplicates == 1
     assert any(phase == "settling duplicates" for phase, _, _ in seen)
+
+
+def test_list_of_an_empty_database_as_csv_is_the_header_alone(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "csv"])
+    assert result.exit_code == 0
+    assert result.stdout == "company,key,pack,screened_on,score,verdict,coverage,knockouts,updated_at\n"
+    result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
