@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import enum
 import gc
 import heapq
 import importlib
@@ -71,6 +72,15 @@ RUN_ROWS = 50_000
 Progress = Callable[[str, int, int | None], None]
 
 
+class DuplicateRule(enum.StrEnum):
+    """When two records of a batch are one company."""
+
+    #: They share the website domain or the normalised name (also through a third record).
+    DOMAIN_OR_NAME = "domain-or-name"
+    #: They have the same company key: the domain when a record has a website, else the normalised name.
+    DOMAIN_ELSE_NAME = "domain-else-name"
+
+
 @dataclass
 class BatchRequest:
     inputs: list[Path]
@@ -80,6 +90,7 @@ class BatchRequest:
     database: str | None = None  #: None: do not record; "": the default database
     rules: Path | None = None
     mapping: Path | None = None  #: CSV column mapping; None: the built-in Crunchbase-style one
+    duplicates: DuplicateRule = DuplicateRule.DOMAIN_OR_NAME
     rates: Mapping[str, float] = field(default_factory=dict)
     workers: int = 1
     chunk_size: int = 1000
@@ -178,7 +189,7 @@ def run_batch(request: BatchRequest) -> BatchSummary:
         summary.database = store.safe_url(str(database.url))
     config = _WorkerConfig(
         rulebook, mapping, dict(request.rates), request.on, request.database, request.memos,
-        request.memo_verdict, request.templates, request.template, request.force,
+        request.memo_verdict, request.templates, request.template, request.force, request.duplicates,
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
         if database is not None:
@@ -227,6 +238,7 @@ class _Index:
             CREATE TABLE best (grp INTEGER PRIMARY KEY, r1 INT, r2 INT, r3 INT, seq INT, source TEXT, line INT,
                                key TEXT, verdict TEXT, memo INT);
             CREATE TABLE lost (seq INTEGER PRIMARY KEY, grp INT, key TEXT, memo INT);
+            CREATE INDEX identity_grp ON identity (grp);  -- merging groups moves their identities
             CREATE INDEX lost_grp ON lost (grp);
             CREATE TEMP TABLE offered (identity TEXT, seq INT);  -- the chunk being offered
             """
@@ -490,7 +502,7 @@ def _score_chunk(raws: list[RawRecord]) -> _Scored:
         offers.append(
             _Offer(
                 stored.key,
-                stored.identities,
+                stored.identities if config.duplicates is DuplicateRule.DOMAIN_OR_NAME else (f"key:{stored.key}",),
                 (filled(profile), as_of, -raw.seq),
                 raw.seq,
                 raw.source,
@@ -551,10 +563,13 @@ def _settle(
             current, settlement = settlement, next(pending, None)
             if current.won:
                 if again:
-                    yield _Settling(raw, current.memo, current.key)
+                    yield _Settling(raw, current.memo)
                 continue
-            if again and current.own_key != current.key:
-                yield _Settling(None, current.memo, current.key, current.own_key)
+            if current.own_key != current.key:
+                # Name keys have no dots: both are domains, so the name (perhaps via a third record) joined them.
+                across[0] += "." in current.own_key and "." in current.key
+                if again:
+                    yield _Settling(None, current.memo, current.own_key)
             where = f"{current.source}:{current.line}" if current.line else current.source
             _write_reject(
                 rejects, raw.source, raw.line, _raw_data(raw),
@@ -565,8 +580,20 @@ def _settle(
                 duplicate_of={"source": current.source, "line": current.line, "key": current.key},
             )  # fmt: skip
 
+    across = [0]
     for changed in pool.map(_settle_chunk, _chunks(work(), request.chunk_size)):
         summary.warnings.extend(changed)
+    if across[0]:
+        summary.warnings.append(
+            Problem(
+                f"{across[0]} record(s) at one website domain were taken for duplicates of a company at another, "
+                "because they share its normalised name (directly or through another record); see the rejects "
+                "file. If different websites mean different companies in this data, run with "
+                "--duplicates domain-else-name",
+                Location(str(rejects_path(request))),
+                level="warning",
+            )
+        )
 
 
 class _Settling(NamedTuple):
@@ -574,7 +601,6 @@ class _Settling(NamedTuple):
 
     raw: RawRecord | None  #: the winner's record; None: a loser's leftovers to remove
     memo: bool  #: a winner: whether a loser wrote a memo at its key; a loser: whether it wrote one
-    key: str  #: the winner's company key
     own_key: str | None = None  #: a loser's own company key
 
 
@@ -585,12 +611,11 @@ def _settle_chunk(work: list[_Settling]) -> list[Problem]:
     config = state.config
     book = state.screener.rulebook
     saved, removed, changed = [], [], []
-    for raw, stale_memo, key, own_key in work:
+    for raw, stale_memo, own_key in work:
         if raw is None:
             assert own_key is not None
             removed.append((own_key, book.name, book.version))
-            # Two keys whose file names still agree (names differing only in accents) share the winner's memo.
-            if stale_memo and state.renderer is not None and memo_path(state, own_key) != memo_path(state, key):
+            if stale_memo:
                 changed.extend(_remove_memo(state, own_key))
             continue
         record = validate(raw, config.rates, config.mapping)
@@ -625,23 +650,26 @@ def _settle_chunk(work: list[_Settling]) -> list[Problem]:
 
 
 def memo_path(state: _WorkerState, key: str) -> Path:
-    """Where a batch memo goes: named after the company key, which is unique in a batch (each company
-    is kept once) and stable across runs. Dots are kept, so that the domain ``acme.ai`` and the name
-    ``acme ai`` (a company without a website) name different files."""
+    """Where a batch memo goes: named after the company key (``memo.files.key_stem``), which is unique
+    in a batch (each company is kept once) and stable across runs."""
     from screener.files import safe_child
+    from screener.memo.files import key_stem
 
     assert state.renderer is not None and state.config.memos is not None
-    return safe_child(state.config.memos, key, state.renderer.suffix, dots=True)
+    return safe_child(state.config.memos, key_stem(key), state.renderer.suffix, dots=True)
 
 
 def _remove_memo(state: _WorkerState, key: str) -> list[Problem]:
-    """Remove the batch memo named after ``key`` unless edited since (then keep it and warn)."""
+    """Remove company ``key``'s batch memo, unless edited since (then keep it and warn) or stamped for another."""
     from screener.memo import files
 
     if state.renderer is None or state.config.memos is None:
         return []
     stale = memo_path(state, key)
-    if state.config.force or files.replaceable(stale):
+    existing = files.inspect(stale)
+    if existing.state is files.FileState.ABSENT or existing.company not in (key, None):
+        return []
+    if existing.state is files.FileState.GENERATED or state.config.force:
         stale.unlink(missing_ok=True)
         return []
     return [_kept(stale)]
@@ -816,6 +844,7 @@ class _WorkerConfig:
     templates: Path | None
     template: str
     force: bool
+    duplicates: DuplicateRule
 
 
 @dataclass

@@ -49,6 +49,14 @@ _VERDICTS = ("strong-fit", "review", "pass")
     type=click.Path(path_type=Path, dir_okay=False),
     help="CSV column mapping file (default: the built-in Crunchbase-style mapping).",
 )
+@click.option(
+    "--duplicates",
+    type=click.Choice(("domain-or-name", "domain-else-name")),
+    default="domain-or-name",
+    show_default=True,
+    help="When two records are one company: they share the website domain or the normalised name; or they "
+    "share the domain, and records without a website the name.",
+)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option(
     "--chunk-size",
@@ -84,6 +92,7 @@ def batch_command(
     rejects: Path | None,
     rules: Path | None,
     mapping: Path | None,
+    duplicates: str,
     workers: int,
     chunk_size: int,
     memos: Path | None,
@@ -113,7 +122,7 @@ def batch_command(
       screen batch profiles/ export.csv --map screener/mappings/crunchbase.yaml --out ranked.jsonl
       screen batch deals.jsonl --workers 2 --db postgresql://localhost/deals --memos memos/
     """
-    from screener.batch import BatchRequest, run_batch
+    from screener.batch import BatchRequest, DuplicateRule, run_batch
     from screener.config import load_settings
     from screener.result import Verdict
 
@@ -126,6 +135,7 @@ def batch_command(
         database=None if no_db else (db or settings.defaults.database or ""),
         rules=rules,
         mapping=mapping,
+        duplicates=DuplicateRule(duplicates),
         rates=settings.fx,
         workers=workers,
         chunk_size=chunk_size,

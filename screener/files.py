@@ -63,8 +63,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 def safe_child(folder: Path, name: str, suffix: str, number: int = 1, *, dots: bool = False) -> Path:
     """A file in ``folder`` named after ``name`` (slugified, ``-<number>`` from 2 on); never outside ``folder``.
 
-    ``dots``: keep dots, so that a company key that is a domain (``acme.ai``) and one that is a
-    normalised name (``acme ai``) name different files.
+    ``dots``: keep dots (for a stem from :func:`screener.memo.files.key_stem`, ``acme.ai``).
     """
     disallowed = r"[^-a-z0-9.]+" if dots else r"[^-a-z0-9]+"
     stem = slugify(name, max_length=80, word_boundary=True, regex_pattern=disallowed).strip(".") or "company"

@@ -189,8 +189,9 @@ def _engine(url: str | None, *, create_folder: bool, autocheckpoint: bool = True
                 f"cannot create the database folder: {exc.strerror or exc}", Location(parsed.database)
             ) from None
     try:
-        # orjson: a batch writes two JSON documents per company, and json.dumps was its largest cost.
-        engine = create_engine(url, json_serializer=_dumps)
+        # orjson: a batch writes two JSON documents per company, and json.dumps was its largest cost;
+        # reading back (history, a migration) parses them.
+        engine = create_engine(url, json_serializer=_dumps, json_deserializer=_loads)
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot use database {safe_url(url)}: {exc}", Location("--db")) from None
     if parsed.get_backend_name() == "sqlite":
@@ -265,13 +266,26 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _loads(text: str | bytes) -> Any:
+    import orjson
+
+    return orjson.loads(text)
+
+
 def _reason(exc: SQLAlchemyError) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the current revision with Alembic (skipped when already current)."""
-    if _current_revision(engine) == HEAD_REVISION:
+    """Bring the schema to the current revision with Alembic (skipped when already current).
+
+    All of it in one transaction, on SQLite too, where the driver would otherwise commit each
+    schema change on its own: a migration that fails or is interrupted changes nothing. A
+    SQLite database brought up from an older revision is then vacuumed, since converting rows
+    leaves their old pages free in the file.
+    """
+    before = _current_revision(engine)
+    if before == HEAD_REVISION:
         return  # the common case, answered without importing Alembic (start-up time matters)
     from alembic import command
     from alembic.config import Config
@@ -282,8 +296,19 @@ def migrate(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             # Two batches starting on a new database at once: one migrates, the other waits.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7254001)")
+        elif engine.dialect.name == "sqlite":
+            # The driver leaves DDL outside any transaction unless one is open; IMMEDIATE also
+            # makes a second process starting at once wait here, then find the schema current.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    if before is not None and engine.dialect.name == "sqlite":
+        # Only space is at stake if it cannot run (a reader may hold the file).
+        with (
+            contextlib.suppress(SQLAlchemyError),
+            engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection,
+        ):
+            connection.exec_driver_sql("VACUUM")
 
 
 def _current_revision(engine: Engine) -> str | None:

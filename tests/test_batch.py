@@ -541,3 +541,60 @@ def test_list_of_an_empty_database_as_csv_is_the_header_alone(tmp_path):
     assert result.stdout == "company,key,pack,screened_on,score,verdict,coverage,knockouts,updated_at\n"
     result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+def test_memo_file_names_differ_for_different_company_keys():
+    from screener.memo.files import key_stem
+
+    keys = ["acme.ai", "acme ai", "acme-ai.com", "acme ai com", "café", "cafe", "acme_ai", "x" * 81, "x" * 82]
+    stems = [key_stem(k) for k in keys]
+    assert stems[:4] == ["acme.ai", "acme-ai", "acme-ai.com", "acme-ai-com"]
+    assert stems[5] == "cafe" and stems[4].startswith("cafe-") and stems[6].startswith("acme-ai-")
+    assert len(set(stems)) == len(stems)
+    assert all(len(stem) <= 80 for stem in stems)
+
+
+@pytest.mark.parametrize(
+    ("records", "kept"),
+    [
+        # Café (no website) is a company of its own; "Cafe" without a website loses to Cafe at acme.ai
+        ([{"name": "Café", "stage": "seed"}, {"name": "Cafe", "website": "acme.ai", "stage": "seed",
+          "team": {"size": 5}}, {"name": "Cafe"}], {"acme.ai", "café"}),
+        # one company through x.io: the most complete record, Café, wins; no other memo is left
+        ([{"name": "Café", "stage": "seed", "team": {"size": 5}, "model": {"approach": "fine-tune"}},
+          {"name": "Café", "website": "x.io"}, {"name": "Cafe", "website": "x.io"}, {"name": "Cafe", "stage": "seed"}],
+         {"café"}),
+    ],
+)  # fmt: skip
+def test_batch_memos_are_one_per_kept_company_and_stamped_for_it(tmp_path, records, kept):
+    from screener.memo import files
+
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    memos = tmp_path / "memos"
+    for workers in ("1", "2"):
+        code, stdout, stderr = batch(str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "pass",
+                                     "--workers", workers, "--chunk-size", "1", "--format", "json")  # fmt: skip
+        assert code == ExitCode.OK, stderr
+        written = {p.name: files.inspect(p) for p in memos.iterdir()}
+        assert {m.company for m in written.values()} == kept
+        assert {m.state for m in written.values()} == {files.FileState.GENERATED}
+        assert json.loads(stdout)["memos"] == len(written) == len(kept)
+
+
+def test_a_shared_name_across_two_domains_is_a_duplicate_with_a_warning_unless_asked_otherwise(tmp_path):
+    records = [
+        {"name": "Nova", "website": "nova.ai", "team": {"size": 5}},
+        {"name": "Nova", "website": "novahealth.com"},
+    ]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    code, stdout, stderr = batch(str(path), "--no-db", "--format", "json", "--rejects", str(tmp_path / "r.jsonl"))
+    assert code == ExitCode.OK and json.loads(stdout)["duplicates"] == 1
+    assert stderr == (
+        f"warning: {tmp_path / 'r.jsonl'}: 1 record(s) at one website domain were taken for duplicates of a company "
+        "at another, because they share its normalised name (directly or through another record); see the rejects "
+        "file. If different websites mean different companies in this data, run with --duplicates domain-else-name\n"
+    )
+    code, stdout, stderr = batch(str(path), "--no-db", "--format", "json", "--rejects", str(tmp_path / "r.jsonl"),
+                                 "--duplicates", "domain-else-name")  # fmt: skip
+    assert code == ExitCode.OK and json.loads(stdout)["duplicates"] == 0 and json.loads(stdout)["scored"] == 2
+    assert stderr == ""

@@ -199,51 +199,105 @@ def _alembic(engine, action: str, revision: str) -> None:
         getattr(command, action)(config, revision)
 
 
-def test_a_database_of_full_results_migrates_to_pack_rules_and_back(db_url, screener) -> None:
-    """0002 splits each stored result into its pack's rules and the row's details; 0001 joins them again."""
+def old_database(db_url: str, items: list[tuple[dict, dict]]):
+    """A database at revision 0001 holding ``items`` (result as JSON data, profile) as that release stored them."""
     import orjson
     import sqlalchemy as sa
 
-    old = [result_for(screener, name, size) for name, size in (("Acme", 5), ("Beta", 500))]
-    explained = screener.screen(Profile.model_validate({"name": "Gamma"}), ON, explain=True)
-    old.append((explained, {"name": "Gamma"}))
-    assert any(r.rationale or r.question for r in explained.rules)  # details keep what explain adds
     engine = store._engine(db_url, create_folder=True)
+    _alembic(engine, "upgrade", "0001")
+    columns = (
+        "id, company_key, company_name, website, pack_name, pack_version, pack_hash, screened_on, score, "
+        "verdict, coverage, knockouts, matched, profile, result, created_at, updated_at"
+    )
+    with engine.begin() as conn:
+        for number, (result, profile) in enumerate(items, start=1):
+            conn.execute(
+                sa.text(f"INSERT INTO screening ({columns}) VALUES (:id, :key, :name, :website, :pack, :version, "
+                        ":hash, :on, :score, :verdict, :coverage, :knockouts, :matched, :profile, :result, :now, :now)"),
+                {"id": number, "key": result["company"]["key"], "name": result["company"]["name"],
+                 "website": result["company"]["website"], "pack": result["pack"]["name"],
+                 "version": result["pack"]["version"], "hash": result["pack"]["hash"],
+                 "on": dt.date.fromisoformat(result["screened_on"]), "score": result["score"],
+                 "verdict": result["verdict"], "coverage": result["coverage"],
+                 "knockouts": orjson.dumps(result["knockouts"]).decode(),
+                 "matched": orjson.dumps([r["id"] for r in result["rules"] if r["outcome"] == "matched"]).decode(),
+                 "profile": orjson.dumps(profile).decode(), "result": orjson.dumps(result).decode(),
+                 "now": dt.datetime(2026, 1, 1)},
+            )  # fmt: skip
+    engine.dispose()
+
+
+def old_items(screener) -> list[tuple[dict, dict]]:
+    items = [result_for(screener, name, size) for name, size in (("Acme", 5), ("Beta", 500))]
+    explained = screener.screen(Profile.model_validate({"name": "Gamma"}), ON, explain=True)
+    assert any(r.rationale or r.question for r in explained.rules)  # details keep what explain adds
+    items.append((explained, {"name": "Gamma"}))
+    return [(result.model_dump(mode="json"), profile) for result, profile in items]
+
+
+def test_a_database_of_full_results_migrates_to_pack_rules_and_back(db_url, screener) -> None:
+    """0002 splits each stored result into its pack's rules and the row's details; 0001 joins them again."""
+    items = old_items(screener)
+    old_database(db_url, items)
+    engine = store.connect(db_url)  # migrates to the head
     try:
-        _alembic(engine, "upgrade", "0001")
-        columns = (
-            "id, company_key, company_name, website, pack_name, pack_version, pack_hash, screened_on, score, "
-            "verdict, coverage, knockouts, matched, profile, result, created_at, updated_at"
-        )
-        with engine.begin() as conn:
-            for number, (result, profile) in enumerate(old, start=1):
-                conn.execute(
-                    sa.text(f"INSERT INTO screening ({columns}) VALUES (:id, :key, :name, :website, :pack, :version, "
-                            ":hash, :on, :score, :verdict, :coverage, :knockouts, :matched, :profile, :result, "
-                            ":now, :now)"),
-                    {"id": number, "key": result.company.key, "name": result.company.name,
-                     "website": result.company.website, "pack": result.pack.name, "version": result.pack.version,
-                     "hash": result.pack.hash, "on": result.screened_on, "score": result.score,
-                     "verdict": result.verdict.value, "coverage": result.coverage,
-                     "knockouts": orjson.dumps(result.knockouts).decode(),
-                     "matched": orjson.dumps([r.id for r in result.matched]).decode(),
-                     "profile": orjson.dumps(profile).decode(), "result": result.model_dump_json(),
-                     "now": dt.datetime(2026, 1, 1)},
-                )  # fmt: skip
-        engine.dispose()
-        engine = store.connect(db_url)  # migrates to the head
-        for result, _ in old:
-            (row,) = store.history(engine, result.company.name)
-            assert ScreeningResult.model_validate(row.result) == result
-            assert "result" not in row.details and row.details["points"] == result.points
+        for result, _ in items:
+            (row,) = store.history(engine, result["company"]["name"])
+            assert row.result == result
+            assert "result" not in row.details and row.details["points"] == result["points"]
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM pack_rules").scalar_one() == 1
         _alembic(engine, "downgrade", "0001")
         with engine.connect() as conn:
             back = [json_of(value) for (value,) in conn.exec_driver_sql("SELECT result FROM screening ORDER BY id")]
-        assert [ScreeningResult.model_validate(value) for value in back] == [result for result, _ in old]
+        assert back == [result for result, _ in items]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [
+        (lambda result: result.pop("questions"), "its stored result is malformed (KeyError: 'questions')"),
+        (
+            lambda result: result["rules"][0].update(title="Renamed"),
+            "its result lists the rules of pack {hash} differently from the pack's other results (titles, "
+            "categories, points or tags), so they cannot be stored once",
+        ),
+    ],
+)
+def test_a_row_that_cannot_be_migrated_is_named_and_nothing_changes(db_url, screener, spoil, why) -> None:
+    items = old_items(screener)
+    spoil(items[-1][0])
+    old_database(db_url, items)
+    with pytest.raises(StoreError) as caught:
+        store.connect(db_url)
+    assert str(caught.value) == (
+        f"screening:3: cannot migrate the database: screening 3 (Gamma, pack {screener.rulebook.name} "
+        f"{screener.rulebook.version}): {why.format(hash=screener.rulebook.hash)}; fix or delete that row, then run again"
+    )
+    engine = store._engine(db_url, create_folder=False)
+    try:
+        assert store._current_revision(engine) == "0001"
+        with engine.connect() as conn:  # the schema changes were rolled back with the data, on SQLite too
+            assert not sqlalchemy_inspect(conn).has_table("pack_rules")
+            assert "result" in {c["name"] for c in sqlalchemy_inspect(conn).get_columns("screening")}
+        with engine.begin() as conn:  # fixed by deleting the row: the next run migrates
+            conn.exec_driver_sql("DELETE FROM screening WHERE id = 3")
+    finally:
+        engine.dispose()
+    engine = store.connect(db_url)
+    try:
+        assert sorted(r.company_name for r in store.latest(engine)) == ["Acme", "Beta"]
+    finally:
+        engine.dispose()
+
+
+def sqlalchemy_inspect(conn):
+    from sqlalchemy import inspect
+
+    return inspect(conn)
 
 
 def json_of(value) -> dict:

@@ -77,6 +77,26 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_DOMAIN_KEY = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+_NAME_KEY = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
+
+
+def key_stem(key: str) -> str:
+    """A file name stem for a company key, different for different keys (batch memos are named so).
+
+    A domain key is its own stem (``acme.ai``); a plain name key has its spaces as hyphens
+    (``acme ai`` → ``acme-ai``, which no domain key is). Any other key (accents, other
+    scripts, underscores, over 80 characters) is slugified and followed by a digest of the key,
+    so that ``café`` and ``cafe`` do not share a file.
+    """
+    if len(key) <= 80 and (_DOMAIN_KEY.fullmatch(key) or _NAME_KEY.fullmatch(key)):
+        return key.replace(" ", "-")
+    from slugify import slugify
+
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+    return f"{slugify(key, max_length=60, word_boundary=True) or 'company'}-{digest}"
+
+
 def plan(folder: Path, companies: Sequence[tuple[str, str]], suffix: str) -> list[Path]:
     """Where the memo of each (name, key) goes; the folder is created and checked first.
 

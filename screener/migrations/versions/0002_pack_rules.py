@@ -2,20 +2,24 @@
 
 Each row of 0001 held its full result (about 10 KB, mostly the pack's rule titles and tags).
 The upgrade splits every stored result with ``screener.packing`` into the pack's part, stored
-once per pack hash, and the row's ``details``; the downgrade joins them back. Rows are converted
-a page at a time, so a large database is not read into memory.
+once per pack hash, and the row's ``details``, and checks that the two join back into exactly
+the stored result; the downgrade joins them back. Rows are converted a page at a time, so a
+large database is not read into memory. A row that cannot be converted stops the migration
+with an error naming it, and nothing is changed (``store.migrate`` runs it in one transaction).
 
 Revision ID: 0002
 Revises: 0001
 """
 
-from collections.abc import Callable, Iterator
+import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 from screener import packing
+from screener.errors import Location, StoreError
 
 revision = "0002"
 down_revision = "0001"
@@ -60,18 +64,34 @@ def upgrade() -> None:
     with op.batch_alter_table("screening") as batch:
         batch.add_column(sa.Column("details", sa.JSON(), nullable=True))
     bind = op.get_bind()
-    stored: set[str] = set()
-    for rows in _pages(["result", "pack_hash"]):
+    packs: dict[str, packing.PackRules] = {}
+    columns = [c.name for c in _screening.columns if c.name not in {"id", "details"}]
+    for rows in _pages(columns):
+        details = {}
         for row in rows:
-            if row.pack_hash not in stored:
-                pack = packing.pack_rules(row.result)
+            try:
+                pack = packs.get(row.pack_hash) or packing.pack_rules(row.result)
+                details[row.id] = packing.details(row.result)
+                joined = packing.join_row(pack, _Row(row, details[row.id]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _unconvertible(row, f"its stored result is malformed ({type(exc).__name__}: {exc})") from None
+            differ = [key for key in row.result if joined.get(key) != row.result[key]]
+            if "rules" in differ:
+                raise _unconvertible(
+                    row, f"its result lists the rules of pack {row.pack_hash} differently from the pack's other "
+                    "results (titles, categories, points or tags), so they cannot be stored once",
+                )  # fmt: skip
+            if differ or len(joined) != len(row.result):
+                raise _unconvertible(row, f"its result disagrees with the row's columns on {', '.join(differ)}")
+            if row.pack_hash not in packs:
+                packs[row.pack_hash] = pack
                 bind.execute(
                     _pack_rules.insert().values(
-                        hash=pack.hash, rules=pack.rules, categories=pack.categories, created_at=sa.func.now()
+                        hash=pack.hash, rules=pack.rules, categories=pack.categories,
+                        created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
                     )
-                )
-                stored.add(pack.hash)
-        _update(bind, rows, lambda row: {"details": packing.details(row.result)})
+                )  # fmt: skip
+        _update(bind, [(row_id, {"details": value}) for row_id, value in details.items()])
     with op.batch_alter_table("screening") as batch:
         batch.alter_column("details", existing_type=sa.JSON(), nullable=False)
         batch.drop_column("result")
@@ -88,7 +108,7 @@ def downgrade() -> None:
         for row in bind.execute(sa.select(_pack_rules.c.hash, _pack_rules.c.rules, _pack_rules.c.categories))
     }
     for rows in _pages([c.name for c in _screening.columns if c.name not in {"id", "result"}]):
-        _update(bind, rows, lambda row: {"result": packing.join_row(packs[row.pack_hash], row)})
+        _update(bind, [(row.id, {"result": packing.join_row(packs[row.pack_hash], row)}) for row in rows])
     with op.batch_alter_table("screening") as batch:
         batch.alter_column("result", existing_type=sa.JSON(), nullable=False)
         batch.drop_column("details")
@@ -110,6 +130,34 @@ def _pages(columns: list[str]) -> Iterator[list[Any]]:
         last = rows[-1].id
 
 
-def _update(bind: Any, rows: list[Any], values: Callable[[Any], dict[str, Any]]) -> None:
-    for row in rows:
-        bind.execute(_screening.update().where(_screening.c.id == row.id).values(**values(row)))
+def _update(bind: Any, changes: list[tuple[int, dict[str, Any]]]) -> None:
+    """Set the values of each (row id, values) pair, in one statement run for them all."""
+    if not changes:
+        return
+    names = list(changes[0][1])
+    statement = (
+        _screening.update()
+        .where(_screening.c.id == sa.bindparam("row_id"))
+        .values({name: sa.bindparam(f"new_{name}") for name in names})
+    )
+    bind.execute(
+        statement, [{"row_id": row_id, **{f"new_{k}": v for k, v in values.items()}} for row_id, values in changes]
+    )
+
+
+class _Row:
+    """A 0001 row with the details it is about to get, as ``packing.join_row`` reads it."""
+
+    def __init__(self, row: Any, details: dict[str, Any]):
+        self._row, self.details = row, details
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+
+def _unconvertible(row: Any, why: str) -> StoreError:
+    return StoreError(
+        f"cannot migrate the database: screening {row.id} ({row.company_name}, pack {row.pack_name} "
+        f"{row.pack_version}): {why}; fix or delete that row, then run again",
+        Location("screening", row.id),
+    )
