@@ -296,7 +296,7 @@ def list_command(
 
     engine = store.connect(db or load_settings(config).defaults.database)
     try:
-        rows = _rows(store.latest(engine, verdict=verdict, since=since, top=top))
+        rows = _rows(store.summaries(engine, verdict=verdict, since=since, top=top))
     finally:
         engine.dispose()
     _print_rows(rows, output_format, "Screenings")

@@ -70,6 +70,26 @@ class PackRulesRow(SQLModel, table=True):
     created_at: NaiveDatetime  #: UTC
 
 
+class ScreeningSummary(SQLModel):
+    """A stored screening's columns without its profile and result (what ``screen list`` shows)."""
+
+    id: int
+    company_key: str
+    company_name: str
+    website: str | None
+    pack_name: str
+    pack_version: str
+    pack_hash: str
+    screened_on: dt.date
+    score: float
+    verdict: str
+    coverage: float
+    knockouts: list[str]
+    matched: list[str]
+    created_at: NaiveDatetime
+    updated_at: NaiveDatetime
+
+
 class ScreeningRead(ScreeningBase):
     """A stored screening as read back (what ``history`` and ``list`` show), with its full result."""
 
@@ -534,15 +554,27 @@ def latest(
 ) -> list[ScreeningRead]:
     """Stored screenings, best score first, optionally filtered by verdict and screening date."""
     with _reading(engine), Session(engine) as session:
-        query = select(Screening)
-        if verdict:
-            query = query.where(Screening.verdict == verdict)
-        if since:
-            query = query.where(col(Screening.screened_on) >= since)
-        query = query.order_by(col(Screening.score).desc(), col(Screening.company_key), col(Screening.id))
-        if top:
-            query = query.limit(top)
+        query = _ranked(select(Screening), verdict, since, top)
         return _read(engine, session, session.exec(query).all())
+
+
+def summaries(
+    engine: Engine, *, verdict: str | None = None, since: dt.date | None = None, top: int | None = None
+) -> list[ScreeningSummary]:
+    """As :func:`latest`, the columns only: no profile, no result to join (``screen list`` of a large database)."""
+    columns = [getattr(Screening, name) for name in ScreeningSummary.model_fields]
+    with _reading(engine), engine.connect() as connection:
+        rows = connection.execute(_ranked(select(*columns), verdict, since, top))
+        return [ScreeningSummary.model_validate(dict(row._mapping)) for row in rows]
+
+
+def _ranked(query: Any, verdict: str | None, since: dt.date | None, top: int | None) -> Any:
+    if verdict:
+        query = query.where(Screening.verdict == verdict)
+    if since:
+        query = query.where(col(Screening.screened_on) >= since)
+    query = query.order_by(col(Screening.score).desc(), col(Screening.company_key), col(Screening.id))
+    return query.limit(top) if top else query
 
 
 def peers(

@@ -320,3 +320,18 @@ def test_a_row_whose_pack_rules_are_missing_is_a_clear_error(sqlite_url, screene
         )
     finally:
         engine.dispose()
+
+
+def test_summaries_are_the_listed_rows_without_their_documents(db_url, screener) -> None:
+    engine = store.connect(db_url)
+    try:
+        store.save(engine, [result_for(screener, name, size) for name, size in (("A", 5), ("B", 500), ("C", 9))])
+        for filters in ({}, {"top": 2}, {"verdict": "pass"}, {"since": ON + dt.timedelta(days=1)}):
+            full = store.latest(engine, **filters)
+            summaries = store.summaries(engine, **filters)
+            assert [s.model_dump() for s in summaries] == [
+                {name: getattr(r, name) for name in store.ScreeningSummary.model_fields} for r in full
+            ]
+        assert len(store.summaries(engine)) == 3 and store.summaries(engine, since=ON + dt.timedelta(days=1)) == []
+    finally:
+        engine.dispose()
