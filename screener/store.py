@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 from screener import packing
 from screener.errors import Location, StoreError
 from screener.result import ScreeningResult
+
+_log = logging.getLogger(__name__)
 
 ENV_URL = "SCREENER_DATABASE_URL"
 HEAD_REVISION = "0002"
@@ -310,6 +313,13 @@ def migrate(engine: Engine) -> None:
     from alembic import command
     from alembic.config import Config
 
+    if before is not None:
+        # Logged, not printed: Python shows warnings on stderr when nothing configured logging,
+        # and an application embedding Screener decides for itself.
+        _log.warning(
+            "converting database %s from schema %s to %s: once, and a large database takes a while",
+            safe_url(str(engine.url)), before, HEAD_REVISION,
+        )  # fmt: skip
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
     with engine.begin() as connection:

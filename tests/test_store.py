@@ -236,11 +236,16 @@ def old_items(screener) -> list[tuple[dict, dict]]:
     return [(result.model_dump(mode="json"), profile) for result, profile in items]
 
 
-def test_a_database_of_full_results_migrates_to_pack_rules_and_back(db_url, screener) -> None:
+def test_a_database_of_full_results_migrates_to_pack_rules_and_back(db_url, screener, caplog) -> None:
     """0002 splits each stored result into its pack's rules and the row's details; 0001 joins them again."""
     items = old_items(screener)
     old_database(db_url, items)
-    engine = store.connect(db_url)  # migrates to the head
+    with caplog.at_level("WARNING", logger="screener.store"):
+        engine = store.connect(db_url)  # migrates to the head
+    assert caplog.messages == [
+        f"converting database {store.safe_url(db_url)} from schema 0001 to {store.HEAD_REVISION}: once, and a "
+        "large database takes a while"
+    ]
     try:
         for result, _ in items:
             (row,) = store.history(engine, result["company"]["name"])
