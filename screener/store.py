@@ -36,7 +36,9 @@ ENV_URL = "SCREENER_DATABASE_URL"
 HEAD_REVISION = "0002"
 
 
-class ScreeningBase(SQLModel):
+class ScreeningColumns(SQLModel):
+    """What a stored screening says in columns of its own (all but its profile and details documents)."""
+
     company_key: str = Field(index=True, max_length=300)
     company_name: str = Field(max_length=300)
     website: str | None = Field(default=None, max_length=2000)
@@ -49,6 +51,9 @@ class ScreeningBase(SQLModel):
     coverage: float
     knockouts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     matched: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ScreeningBase(ScreeningColumns):
     profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -73,22 +78,10 @@ class PackRulesRow(SQLModel, table=True):
     created_at: NaiveDatetime  #: UTC
 
 
-class ScreeningSummary(SQLModel):
+class ScreeningSummary(ScreeningColumns):
     """A stored screening's columns without its profile and result (what ``screen list`` shows)."""
 
     id: int
-    company_key: str
-    company_name: str
-    website: str | None
-    pack_name: str
-    pack_version: str
-    pack_hash: str
-    screened_on: dt.date
-    score: float
-    verdict: str
-    coverage: float
-    knockouts: list[str]
-    matched: list[str]
     created_at: NaiveDatetime
     updated_at: NaiveDatetime
 
