@@ -87,7 +87,7 @@ class ScreeningSummary(ScreeningColumns):
 
 
 class ScreeningRead(ScreeningBase):
-    """A stored screening as read back (what ``history`` and ``list`` show), with its full result."""
+    """A stored screening as read back, with its full result (what ``history`` shows and ``memo --from-db`` reads)."""
 
     id: int
     created_at: NaiveDatetime
