@@ -44,7 +44,7 @@ ON = dt.date(2026, 11, 27)
 _CHILD = """
 import json, resource, sys, time, datetime as dt
 from pathlib import Path
-from screener.batch import BatchRequest, run_batch
+from screener.jobs.batch import BatchRequest, run_batch
 if __name__ == "__main__":
     inp, out, db, workers = sys.argv[1:5]
     started = time.perf_counter()
@@ -98,14 +98,14 @@ def naive_host(lines: list[str]) -> float:
     """Profiles/s through durable.engine.Host with Python actions (one ruleset per engine group)."""
     from durable.engine import Host, MessageNotHandledException
 
-    from screener import conditions
-    from screener.engine import ANCHOR, partition
-    from screener.profile import Profile
-    from screener.result import Outcome
-    from screener.rulebook import load_rulebook
-    from screener.scoring import outcomes as rule_outcomes
-    from screener.scoring import tally
-    from screener.screening import Screener
+    from screener.profile.model import Profile
+    from screener.rules import conditions
+    from screener.rules.engine import ANCHOR, partition
+    from screener.rules.rulebook import load_rulebook
+    from screener.screening.result import Outcome
+    from screener.screening.scoring import outcomes as rule_outcomes
+    from screener.screening.scoring import tally
+    from screener.screening.screener import Screener
 
     book = load_rulebook()
     screener = Screener(book)  # only for its fact encoding; matching goes through the Host
@@ -151,9 +151,9 @@ def naive_host(lines: list[str]) -> float:
 
 
 def engine_rate(lines: list[str]) -> float:
-    from screener.profile import Profile
-    from screener.rulebook import load_rulebook
-    from screener.screening import Screener
+    from screener.profile.model import Profile
+    from screener.rules.rulebook import load_rulebook
+    from screener.screening.screener import Screener
 
     with Screener(load_rulebook()) as screener:
         facts = [screener.fact(Profile.model_validate_json(line), ON)[0] for line in lines]

@@ -17,20 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from screener.errors import ScreenerError
-    from screener.profile import Profile, load_profile
-    from screener.result import ScreeningResult, Verdict
-    from screener.rulebook import Rulebook, load_rulebook
-    from screener.screening import Screener, screen
+    from screener.profile.model import Profile, load_profile
+    from screener.rules.rulebook import Rulebook, load_rulebook
+    from screener.screening.result import ScreeningResult, Verdict
+    from screener.screening.screener import Screener, screen
 
 _EXPORTS = {
-    "Profile": "screener.profile",
-    "load_profile": "screener.profile",
-    "Rulebook": "screener.rulebook",
-    "load_rulebook": "screener.rulebook",
-    "Screener": "screener.screening",
-    "screen": "screener.screening",
-    "ScreeningResult": "screener.result",
-    "Verdict": "screener.result",
+    "Profile": "screener.profile.model",
+    "load_profile": "screener.profile.model",
+    "Rulebook": "screener.rules.rulebook",
+    "load_rulebook": "screener.rules.rulebook",
+    "Screener": "screener.screening.screener",
+    "screen": "screener.screening.screener",
+    "ScreeningResult": "screener.screening.result",
+    "Verdict": "screener.screening.result",
     "ScreenerError": "screener.errors",
 }
 __all__ = [  # noqa: RUF022 (grouped by module, like _EXPORTS)

@@ -18,7 +18,7 @@ from jinja2 import BaseLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from screener.units import format_money, format_percent
+from screener.profile.units import format_money, format_percent
 
 _ANGLES = str.maketrans({"<": "&lt;", ">": "&gt;"})
 _BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from screener.rulebook import Rulebook, load_rulebook
-from screener.screening import Screener
+from screener.rules.rulebook import Rulebook, load_rulebook
+from screener.screening.screener import Screener
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy
 from click.testing import CliRunner
 
-from screener.cli_batch import batch_command, history_command, list_command
+from screener.cli.batch import batch_command, history_command, list_command
 from screener.errors import ExitCode
 from tests.conftest import ON
 
@@ -256,7 +256,7 @@ def test_history_and_list(db_url, tmp_path):
 
 # --- real processes: kill -9 and concurrent writers ---------------------------------------------------
 
-_RUN = "import sys; from screener.cli_batch import batch_command; batch_command(sys.argv[1:])"
+_RUN = "import sys; from screener.cli.batch import batch_command; batch_command(sys.argv[1:])"
 
 
 def start(*args: str) -> subprocess.Popen:
@@ -327,15 +327,15 @@ def test_csv_output_does_not_carry_spreadsheet_formulas(tmp_path):
 def test_the_duplicate_index_keeps_the_best_record_and_lists_the_rest_in_input_order(tmp_path):
     import contextlib
 
-    from screener.batch import _Index, _Offer
+    from screener.jobs.batch.duplicates import Index, Offer
 
     def offer(key, rank, seq, verdict="review", memo=False, identities=None):
-        return _Offer(key, identities or (f"name:{key}",), rank, seq, "f", seq + 1, verdict, memo)
+        return Offer(key, identities or (f"name:{key}",), rank, seq, "f", seq + 1, verdict, memo)
 
     def settled(index):
         return [(s.seq, s.key, s.own_key, s.line, s.memo, s.won) for s in index.settlements()]
 
-    with contextlib.closing(_Index(tmp_path / "index.db")) as index:
+    with contextlib.closing(Index(tmp_path / "index.db")) as index:
         assert index.offer([offer("a", (5, 0, 0), 0), offer("b", (1, 0, -1), 1, "pass")]) == []
         # a later, better record displaces the first; a later, worse one loses to it
         losers = index.offer([offer("a", (7, 0, -3), 3, "pass"), offer("a", (6, 0, -4), 4, "strong-fit", memo=True)])
@@ -355,12 +355,12 @@ def test_the_duplicate_index_keeps_the_best_record_and_lists_the_rest_in_input_o
 def test_the_duplicate_index_joins_companies_met_by_domain_or_name(tmp_path):
     import contextlib
 
-    from screener.batch import _Index, _Offer
+    from screener.jobs.batch.duplicates import Index, Offer
 
     def offer(key, identities, rank, seq, memo=False):
-        return _Offer(key, identities, rank, seq, "f", seq + 1, "review", memo)
+        return Offer(key, identities, rank, seq, "f", seq + 1, "review", memo)
 
-    with contextlib.closing(_Index(tmp_path / "index.db")) as index:
+    with contextlib.closing(Index(tmp_path / "index.db")) as index:
         # two companies, apart so far: d.ai (named D) and e.io (named E)
         index.offer([offer("d.ai", ("name:d", "domain:d.ai"), (3, 0, 0), 0, memo=True),
                      offer("e.io", ("name:e", "domain:e.io"), (2, 0, -1), 1)])  # fmt: skip
@@ -429,8 +429,8 @@ def test_memos_are_the_winners_own(tmp_path):
 
 def test_stored_rows_hold_the_full_result_and_profile(db_url, tmp_path, screener):
     from screener import store
-    from screener.profile import Profile
-    from screener.result import ScreeningResult
+    from screener.profile.model import Profile
+    from screener.screening.result import ScreeningResult
 
     records = [profile(n) for n in range(12)]
     path = write_jsonl(tmp_path / "deals.jsonl", records)
@@ -486,7 +486,7 @@ def test_batch_memos_are_stamped_and_edited_ones_are_kept(tmp_path):
 
 
 def test_ranked_reasons_explain_the_verdict(tmp_path):
-    from screener.profile import load_profile
+    from screener.profile.model import load_profile
     from tests.conftest import FIXTURES
 
     names = ("tinyllama-legal", "titanforge-ai", "promptpilot")
@@ -514,8 +514,8 @@ def test_an_input_named_twice_is_read_once(tmp_path, write):
 def test_progress_reports_an_estimated_total_for_the_eta(tmp_path):
     import datetime as dt
 
-    from screener.batch import BatchRequest, run_batch
-    from screener.inputs import estimate_records
+    from screener.jobs.batch import BatchRequest, run_batch
+    from screener.jobs.inputs import estimate_records
 
     lines = [profile(n) for n in range(25)] + [profile(3, name="Again")]  # one duplicate, to settle
     path = write_jsonl(tmp_path / "deals.jsonl", lines)

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from screener import conditions
-from screener.conditions import All, AnyOf, Compare, ConditionError, Exists, Op, negate, parse, render, to_durable
-from screener.engine import Engine
-from screener.rulebook import load_rulebook
-from screener.schema import fields
+from screener.rules import conditions
+from screener.rules.conditions import All, AnyOf, Compare, ConditionError, Exists, Op, negate, parse, render, to_durable
+from screener.rules.engine import Engine
+from screener.rules.rulebook import load_rulebook
+from screener.rules.schema import fields
 
 F = fields()
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from screener.profile import Profile
-from screener.result import Outcome, RuleResult
-from screener.rulebook import load_rulebook
-from screener.screening import Screener
+from screener.profile.model import Profile
+from screener.rules.rulebook import load_rulebook
+from screener.screening.result import Outcome, RuleResult
+from screener.screening.screener import Screener
 from tests.conftest import ON
 
 M, NM, NE = Outcome.MATCHED, Outcome.NOT_MATCHED, Outcome.NOT_EVALUABLE
@@ -294,7 +294,7 @@ def test_name_only_profile_evaluates_only_always_evaluable_rules(screener: Scree
 
 def test_half_complete_fixture_is_exactly_half() -> None:
     """Guards the thin-profile rows: they rely on 8 and 7 of the 16 completeness fields."""
-    from screener.derived import derive
+    from screener.profile.derived import derive
 
     assert derive(Profile.model_validate({"name": "T", **HALF_COMPLETE}), ON).completeness == 0.5
     assert derive(Profile.model_validate({"name": "T", **SEVEN_SIXTEENTHS}), ON).completeness == 0.4375

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from screener.cli_rules import diff_command
+from screener.cli.rules import diff_command
 from screener.errors import ExitCode
 
 OLD = """

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from screener import conditions, engine
-from screener.engine import ANCHOR, SENTINEL, Engine, load_extension
 from screener.errors import EngineError, RuleError
-from screener.rulebook import Rulebook, load_rulebook
-from screener.schema import Kind, fields
+from screener.rules import conditions, engine
+from screener.rules.engine import ANCHOR, SENTINEL, Engine, load_extension
+from screener.rules.rulebook import Rulebook, load_rulebook
+from screener.rules.schema import Kind, fields
 
 Write = Callable[[str, str], Path]
 
@@ -209,8 +209,8 @@ def test_3000_profiles_through_one_engine_states_are_freed(build) -> None:
 
 _MISSING_ONLY = """
 import json, sys
-from screener.engine import Engine
-from screener.rulebook import load_rulebook
+from screener.rules.engine import Engine
+from screener.rules.rulebook import load_rulebook
 
 with Engine(load_rulebook(sys.argv[1])) as e:
     print(json.dumps([sorted(e.matches({})), sorted(e.matches({"team.size": 3})),
@@ -464,8 +464,8 @@ def test_the_default_pack_agrees_with_the_python_evaluator(rulebook) -> None:
 
 _FIRST_PROFILE = """
 import json, sys
-from screener.engine import Engine
-from screener.rulebook import load_rulebook
+from screener.rules.engine import Engine
+from screener.rules.rulebook import load_rulebook
 
 with Engine(load_rulebook(sys.argv[1])) as e:
     print(json.dumps([sorted(e.matches(json.loads(fact))) for fact in sys.argv[2:]]), flush=True)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from screener.cli_rules import explain_command
-from screener.conditions import evaluate
+from screener.cli.rules import explain_command
 from screener.errors import ExitCode
-from screener.profile import Profile, load_profile
-from screener.result import Outcome
+from screener.profile.model import Profile, load_profile
+from screener.rules.conditions import evaluate
+from screener.screening.result import Outcome
 from tests.conftest import FIXTURES, ON
 
 RATES = {"EUR": 1.08}
@@ -67,7 +67,7 @@ def test_python_evaluation_agrees_with_the_engine_for_every_profile_and_rule(scr
 
 
 def test_every_outcome_explained_is_the_engines(screener) -> None:
-    from screener.explain import explain
+    from screener.analysis.explain import explain
 
     for label, profile in profiles():
         explanation = explain(screener, profile, ON)
@@ -144,8 +144,8 @@ def test_asserting_facts_that_match_nothing_does_not_crash_the_process(tmp_path:
     )
     script = textwrap.dedent(
         f"""
-        from screener.engine import Engine
-        from screener.rulebook import load_rulebook
+        from screener.rules.engine import Engine
+        from screener.rules.rulebook import load_rulebook
         for _ in range(300):
             with Engine(load_rulebook({str(pack)!r})) as engine:
                 engine.matches({{"team.size": 40}})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from screener.errors import ScreenerError
-from screener.profile import load_profile
+from screener.profile.model import load_profile
 from tests.conftest import FIXTURES, ON
 
 RATES = {"EUR": 1.08}

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from screener.errors import ConfigError, InputError
-from screener.inputs import iter_records
-from screener.mapping import Column, convert, load_mapping
+from screener.jobs.inputs import iter_records
+from screener.jobs.mapping import Column, convert, load_mapping
 
 
 def messages(records):
@@ -41,7 +41,7 @@ def test_jsonl_records_are_located_by_line(write):
 
 
 def test_jsonl_fast_path_gives_the_same_profile_as_the_located_path(write):
-    from screener.profile import Profile
+    from screener.profile.model import Profile
 
     line = '{"name": "Acme", "stage": "Series A", "funding": {"total_raised": "$5.2M"}, "founded": "2021"}'
     path = write("one.jsonl", line + "\n")
@@ -175,7 +175,7 @@ def test_convert(text, spec, value):
 
 
 def test_a_json_lines_record_with_a_repeated_key_is_rejected_like_a_file(tmp_path) -> None:
-    from screener.inputs import RawRecord, validate
+    from screener.jobs.inputs import RawRecord, validate
 
     record = validate(RawRecord(0, "deals.jsonl", 3, "jsonl", '{"name": "A", "name": "B"}\n'))
     assert record.profile is None

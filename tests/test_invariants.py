@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from screener.profile import Approach, Background, GpuDependence, Pricing, Profile, Stage
-from screener.result import Outcome, Verdict
+from screener.profile.model import Approach, Background, GpuDependence, Pricing, Profile, Stage
+from screener.screening.result import Outcome, Verdict
 from tests.conftest import ON
 
 

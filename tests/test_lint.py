@@ -6,10 +6,10 @@ import json
 
 from click.testing import CliRunner
 
-from screener.cli_rules import rules_group
-from screener.conditions import parse
+from screener.cli.rules import rules_group
 from screener.errors import ExitCode
-from screener.lint import always_true, check_pack, lock_path, satisfiable
+from screener.rules.conditions import parse
+from screener.rules.lint import always_true, check_pack, lock_path, satisfiable
 
 HEAD = """
 name: test-pack

@@ -12,14 +12,14 @@ import pytest
 from jinja2 import meta, nodes
 
 from screener import store, texts
-from screener.derived import INPUTS, Derived, derive
 from screener.errors import TemplateError
 from screener.memo import MemoContext, MemoRenderer, comparables, context_names
 from screener.memo.charts import coverage_gauge, score_chart
 from screener.memo.context import CONTEXT_TYPES, questions
 from screener.memo.questions import ask, phrased
 from screener.memo.render import catalogue, loader, template_file
-from screener.profile import Profile, load_profile
+from screener.profile.derived import INPUTS, Derived, derive
+from screener.profile.model import Profile, load_profile
 from screener.resources import packaged
 from tests.conftest import FIXTURES, ON
 
@@ -125,7 +125,7 @@ def test_a_knockout_is_named_and_the_pass_note_gives_the_reasons(screener) -> No
 
 
 def test_memo_questions_are_questions_for_every_field_the_pack_can_miss(rulebook) -> None:
-    from screener import conditions
+    from screener.rules import conditions
 
     asked_fields = set()
     for rule in rulebook.rules:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from screener import store
-from screener.derived import derive
 from screener.memo import MemoContext, MemoRenderer, comparables
-from screener.profile import load_profile
+from screener.profile.derived import derive
+from screener.profile.model import load_profile
 from tests.conftest import FIXTURES, ON, REPO
 
 CASES = ["tinyllama-legal", "titanforge-ai", "ondine-labs", "promptpilot"]

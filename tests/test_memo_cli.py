@@ -14,7 +14,7 @@ from screener.cli import main
 from screener.errors import ExitCode
 from screener.memo import comparables
 from screener.memo.files import FileState, state
-from screener.profile import Profile, company_key
+from screener.profile.model import Profile, company_key
 from tests.conftest import FIXTURES, ON
 
 TINY = str(FIXTURES / "tinyllama-legal.yaml")

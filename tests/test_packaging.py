@@ -23,9 +23,10 @@ def test_the_wheel_contains_rules_templates_and_migrations(tmp_path: Path) -> No
     for required in (
         "screener/_data/rules/small-team-open-model.yaml",
         "screener/_data/templates/memo.md.j2",
-        "screener/migrations/env.py",
-        "screener/migrations/versions/0001_initial.py",
-        "screener/migrations/versions/0002_pack_rules.py",
+        "screener/store/migrations/env.py",
+        "screener/store/migrations/versions/0001_initial.py",
+        "screener/store/migrations/versions/0002_pack_rules.py",
+        "screener/jobs/mappings/crunchbase.yaml",
     ):
         assert required in names, required
     assert not any(name.startswith(("tests/", "fixtures/")) for name in names)

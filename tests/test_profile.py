@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screener.derived import derive, months_between
 from screener.errors import ProfileError
-from screener.profile import Approach, Profile, Stage, company_key, load_profile
-from screener.registry import LicenseKind, license_kind, lookup, parameter_count_b
+from screener.profile.derived import derive, months_between
+from screener.profile.model import Approach, Profile, Stage, company_key, load_profile
+from screener.profile.registry import LicenseKind, license_kind, lookup, parameter_count_b
 
 
 def test_every_bad_field_is_reported_with_file_line_and_reason(write) -> None:
@@ -239,7 +239,7 @@ def _host_by_urlsplit(website: str) -> str | None:
     )
 )
 def test_the_host_shortcut_agrees_with_urlsplit(website: str) -> None:
-    from screener.profile import _host
+    from screener.profile.model import _host
 
     assert _host(website) == _host_by_urlsplit(website)
 

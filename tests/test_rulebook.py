@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from screener.errors import RuleError
-from screener.rulebook import DEFAULT_PACK, load_rulebook, resolve_pack
+from screener.rules.rulebook import DEFAULT_PACK, load_rulebook, resolve_pack
 
 PACK_HEAD = """
 name: test-pack

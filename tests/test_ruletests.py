@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from screener.cli_rules import rules_group
+from screener.cli.rules import rules_group
 from screener.errors import ExitCode
 
 PACK = """

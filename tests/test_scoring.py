@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from screener.profile import Profile
-from screener.result import Outcome, Verdict
-from screener.rulebook import load_rulebook
-from screener.screening import Screener
+from screener.profile.model import Profile
+from screener.rules.rulebook import load_rulebook
+from screener.screening.result import Outcome, Verdict
+from screener.screening.screener import Screener
 from tests.conftest import ON
 
 PACK = """
@@ -105,7 +105,7 @@ def test_same_profile_pack_and_date_give_byte_identical_results(scorer) -> None:
 
 
 def test_a_question_names_each_waiting_rule_once(screener) -> None:
-    from screener.profile import load_profile
+    from screener.profile.model import load_profile
     from tests.conftest import FIXTURES, ON
 
     result = screener.screen(load_profile(FIXTURES / "ondine-labs.yaml"), ON)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from screener.errors import InputError
-from screener.sources import MAX_NODES, load_document
+from screener.profile.sources import MAX_NODES, load_document
 
 
 def test_values_keep_their_line_and_column(write) -> None:

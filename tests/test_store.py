@@ -9,8 +9,9 @@ import pytest
 
 from screener import store
 from screener.errors import StoreError
-from screener.profile import Profile
-from screener.result import ScreeningResult
+from screener.profile.model import Profile
+from screener.screening.result import ScreeningResult
+from screener.store import database
 from tests.conftest import ON
 
 
@@ -153,7 +154,7 @@ def test_a_checkpointing_thread_copies_the_log_into_the_database(tmp_path, scree
 def test_the_checkpointing_thread_keeps_the_log_bounded(tmp_path, screener, monkeypatch) -> None:
     # Many small commits while the thread runs: passive checkpoints alone let the log grow by
     # every commit (measured: a gigabyte in seconds); past the limit it is truncated.
-    monkeypatch.setattr(store, "WAL_LIMIT", 256 * 1024)
+    monkeypatch.setattr(database, "WAL_LIMIT", 256 * 1024)
     path = tmp_path / "deals.db"
     log = Path(f"{path}-wal")
     writer = store.connect(str(path), autocheckpoint=False)
@@ -204,7 +205,7 @@ def old_database(db_url: str, items: list[tuple[dict, dict]]):
     import orjson
     import sqlalchemy as sa
 
-    engine = store._engine(db_url, create_folder=True)
+    engine = database._engine(db_url, create_folder=True)
     _alembic(engine, "upgrade", "0001")
     columns = (
         "id, company_key, company_name, website, pack_name, pack_version, pack_hash, screened_on, score, "
@@ -282,9 +283,9 @@ def test_a_row_that_cannot_be_migrated_is_named_and_nothing_changes(db_url, scre
         f"screening:3: cannot migrate the database: screening 3 (Gamma, pack {screener.rulebook.name} "
         f"{screener.rulebook.version}): {why.format(hash=screener.rulebook.hash)}; fix or delete that row, then run again"
     )
-    engine = store._engine(db_url, create_folder=False)
+    engine = database._engine(db_url, create_folder=False)
     try:
-        assert store._current_revision(engine) == "0001"
+        assert database._current_revision(engine) == "0001"
         with engine.connect() as conn:  # the schema changes were rolled back with the data, on SQLite too
             assert not sqlalchemy_inspect(conn).has_table("pack_rules")
             assert "result" in {c["name"] for c in sqlalchemy_inspect(conn).get_columns("screening")}

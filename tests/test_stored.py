@@ -8,12 +8,12 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from screener import packing
-from screener.derived import COMPLETENESS_FIELDS, filled, is_present
-from screener.profile import Profile, load_profile
-from screener.rulebook import load_rulebook
-from screener.screening import Screener
-from screener.stored import StoredResults
+from screener.profile.derived import COMPLETENESS_FIELDS, filled, is_present
+from screener.profile.model import Profile, load_profile
+from screener.rules.rulebook import load_rulebook
+from screener.screening.screener import Screener
+from screener.store import packing
+from screener.store.stored import StoredResults
 from tests.conftest import FIXTURES, ON
 from tests.test_invariants import profiles
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from screener.units import MAX_MONEY, UnitError, format_money, format_percent, parse_fraction, parse_money
+from screener.profile.units import MAX_MONEY, UnitError, format_money, format_percent, parse_fraction, parse_money
 
 
 @pytest.mark.parametrize(

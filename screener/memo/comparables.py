@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from screener.memo.context import VERDICT_LABELS, Comparable
-from screener.profile import Profile
-from screener.profile import company_key as company_key_of
-from screener.result import ScreeningResult
-from screener.units import format_money
+from screener.profile.model import Profile
+from screener.profile.model import company_key as company_key_of
+from screener.profile.units import format_money
+from screener.screening.result import ScreeningResult
 
 LIMIT = 5
 _UNKNOWN_PENALTY = 1.0

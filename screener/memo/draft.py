@@ -20,9 +20,9 @@ from screener.errors import Location, NotFoundError, ScreenerError, StoreError
 from screener.memo import comparables, files
 from screener.memo.context import MemoContext
 from screener.memo.render import MemoRenderer
-from screener.profile import Profile
-from screener.result import ScreeningResult
-from screener.rulebook import load_rulebook
+from screener.profile.model import Profile
+from screener.rules.rulebook import load_rulebook
+from screener.screening.result import ScreeningResult
 
 
 @dataclass
@@ -62,7 +62,7 @@ def prepare(
     Raises before anything is written if a template fails or a memo would replace a file the
     user edited (unless ``force``).
     """
-    from screener.derived import derive
+    from screener.profile.derived import derive
 
     pack = screened[0][0].pack.name if screened else ""  # one run screens with one pack
     peers = comparables.for_each(database, pack, list(screened))
@@ -88,8 +88,8 @@ def commit(prepared: Sequence[Prepared]) -> None:
 
 def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Prepared]:
     """Screen each profile and write its memo."""
-    from screener.pipeline import load_profiles, refuse_repeated_companies
-    from screener.screening import Screener
+    from screener.jobs.screen import load_profiles, refuse_repeated_companies
+    from screener.screening.screener import Screener
 
     renderer = MemoRenderer(request.templates, request.template, request.output_format)
     rulebook = load_rulebook(request.rules)

@@ -7,7 +7,7 @@ the field catalogue, and a test keeps every field the default pack can miss phra
 
 from __future__ import annotations
 
-from screener import schema
+from screener.rules import schema
 
 _QUESTIONS = {
     "as_of": "When were these facts last verified?",

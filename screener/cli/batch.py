@@ -1,0 +1,302 @@
+"""The ``screen batch``, ``screen history`` and ``screen list`` commands.
+
+Thin, like :mod:`screener.cli`, sharing its options from :mod:`screener.cli_common`: parse, call one core function (:func:`screener.batch.run_batch`
+or a :mod:`screener.store` query), print, exit. Heavy imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from screener.cli.common import (
+    config_option,
+    config_options,
+    configured_templates,
+    db_option,
+    format_option,
+    on_option,
+    parse_date,
+    reports_errors,
+    rules_option,
+    templates_option,
+)
+from screener.errors import ExitCode
+
+_VERDICTS = ("strong-fit", "review", "pass")
+
+
+@click.command("batch")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Ranked results, one row per company: .csv, .jsonl or .parquet (parquet needs pyarrow).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Rejected and duplicate records, JSON Lines (default: OUT's name + .rejects.jsonl, else ./rejects.jsonl).",
+)
+@rules_option
+@click.option(
+    "--map",
+    "mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV column mapping file (default: the built-in Crunchbase-style mapping).",
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice(("domain-or-name", "domain-else-name")),
+    default="domain-or-name",
+    show_default=True,
+    help="When two records are one company: they share the website domain or the normalised name; or they "
+    "share the domain, and records without a website the name.",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Records per chunk and transaction.",
+)
+@click.option("--memos", type=click.Path(path_type=Path, file_okay=False), help="Write memos to this folder.")
+@click.option(
+    "--memo-verdict",
+    type=click.Choice(_VERDICTS),
+    default="strong-fit",
+    show_default=True,
+    help="Write memos for companies at or above this verdict.",
+)
+@templates_option
+@click.option(
+    "--template", default="memo", show_default=True, help="Memo template: a name (memo, summary, pass-note) or file."
+)
+@click.option(
+    "--force", is_flag=True, help="Replace memos edited since they were generated (else kept, with a warning)."
+)
+@db_option
+@click.option("--no-db", is_flag=True, help="Do not record the screenings in the database.")
+@on_option
+@config_options
+@format_option("text", "json")
+@reports_errors
+def batch_command(
+    inputs: tuple[Path, ...],
+    out: Path | None,
+    rejects: Path | None,
+    rules: Path | None,
+    mapping: Path | None,
+    duplicates: str,
+    workers: int,
+    chunk_size: int,
+    memos: Path | None,
+    memo_verdict: str,
+    templates: Path | None,
+    template: str,
+    force: bool,
+    db: str | None,
+    no_db: bool,
+    on: dt.date | None,
+    fx: tuple[str, ...],
+    config: Path | None,
+    output_format: str,
+) -> None:
+    """Screen many companies: folders of profiles, JSON Lines files, CSV exports.
+
+    Every record is validated; a bad one is written to the rejects file with every problem and
+    the batch goes on. A company appearing twice (same website domain or normalised name) is
+    kept once: the record with the most key fields filled in wins, then the latest as_of, then
+    the first read. Results are upserted into the database per chunk, so re-running an
+    interrupted batch completes it without duplicates. Exit code 0 when every record was
+    scored, 7 when some were rejected.
+
+    \b
+    Examples:
+      screen batch deals.jsonl --out ranked.csv
+      screen batch profiles/ export.csv --map screener/mappings/crunchbase.yaml --out ranked.jsonl
+      screen batch deals.jsonl --workers 2 --db postgresql://localhost/deals --memos memos/
+    """
+    from screener.config import load_settings
+    from screener.jobs.batch import BatchRequest, DuplicateRule, run_batch
+    from screener.screening.result import Verdict
+
+    settings = load_settings(config, fx)
+    request = BatchRequest(
+        inputs=list(inputs),
+        on=on or dt.date.today(),
+        out=out,
+        rejects=rejects,
+        database=None if no_db else (db or settings.defaults.database or ""),
+        rules=rules,
+        mapping=mapping,
+        duplicates=DuplicateRule(duplicates),
+        rates=settings.fx,
+        workers=workers,
+        chunk_size=chunk_size,
+        memos=memos,
+        memo_verdict=Verdict(memo_verdict),
+        templates=templates or configured_templates(settings.defaults.templates),
+        template=template,
+        force=force,
+    )
+    summary = _with_progress(request) if sys.stderr.isatty() else run_batch(request)
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        verdicts = ", ".join(f"{k} {v}" for k, v in summary.verdicts.items())
+        click.echo(
+            f"{summary.read} read: {summary.scored} scored, {summary.rejected} rejected, "
+            f"{summary.duplicates} duplicates ({verdicts}) in {summary.seconds:.1f}s, {summary.rate:,.0f} profiles/s"
+        )
+        if summary.out:
+            click.echo(f"results: {summary.out}")
+        if summary.rejected or summary.duplicates:
+            click.echo(f"rejects: {summary.rejects}")
+        if summary.database:
+            click.echo(f"database: {summary.database}")
+        if memos is not None:
+            click.echo(f"memos: {summary.memos} in {memos}")
+    if summary.rejected:
+        sys.exit(int(ExitCode.REJECTS))
+
+
+def _with_progress(request: Any) -> Any:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    from screener.jobs.batch import run_batch
+
+    class Rate(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(f"{task.speed or 0:,.0f} profiles/s")
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        request.progress = progress
+        return run_batch(request)
+
+
+#: The columns of ``history`` and ``list`` (also the CSV header when nothing matched).
+_COLUMNS = ("company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts", "updated_at")
+
+
+def _rows(screenings: Any) -> list[dict[str, Any]]:
+    return [
+        dict(zip(_COLUMNS, (
+            s.company_name, s.company_key, f"{s.pack_name} {s.pack_version}", s.screened_on.isoformat(), s.score,
+            s.verdict, s.coverage, "; ".join(s.knockouts), s.updated_at.isoformat(timespec="seconds"),
+        ), strict=True))
+        for s in screenings
+    ]  # fmt: skip
+
+
+def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> None:
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps(rows, indent=2))
+    elif output_format == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title)
+        names = ("company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts")
+        for name in names:
+            table.add_column(name, justify="right" if name in {"score", "coverage"} else "left")
+        for row in rows:
+            table.add_row(*(str(row[name]) for name in names))
+        Console().print(table)
+
+
+@click.command("history")
+@click.argument("company")
+@db_option
+@config_option
+@format_option("table", "json", "csv")
+@reports_errors
+def history_command(company: str, db: str | None, config: Path | None, output_format: str) -> None:
+    """Every stored screening of COMPANY (name, website or key), newest first.
+
+    \b
+    Examples:
+      screen history "Tinyllama Legal"
+      screen history tinyllama.ai --format json
+    """
+    from screener import store
+    from screener.config import load_settings
+
+    engine = store.connect(db or load_settings(config).defaults.database)
+    try:
+        rows = _rows(store.history(engine, company))
+    finally:
+        engine.dispose()
+    if not rows and output_format == "table":
+        click.echo(f"no screenings of {company!r}", err=True)
+        return
+    _print_rows(rows, output_format, f"Screenings of {company}")
+
+
+@click.command("list")
+@click.option("--verdict", type=click.Choice(_VERDICTS), help="Only this verdict.")
+@click.option("--since", callback=parse_date, metavar="DATE", help="Only screenings on or after DATE (YYYY-MM-DD).")
+@click.option("--top", type=click.IntRange(min=1), help="Only the N best scores.")
+@db_option
+@config_option
+@format_option("table", "json", "csv")
+@reports_errors
+def list_command(
+    verdict: str | None,
+    since: dt.date | None,
+    top: int | None,
+    db: str | None,
+    config: Path | None,
+    output_format: str,
+) -> None:
+    """Stored screenings, best score first.
+
+    \b
+    Examples:
+      screen list --top 20
+      screen list --verdict strong-fit --since 2026-01-01 --format csv
+    """
+    from screener import store
+    from screener.config import load_settings
+
+    engine = store.connect(db or load_settings(config).defaults.database)
+    try:
+        rows = _rows(store.summaries(engine, verdict=verdict, since=since, top=top))
+    finally:
+        engine.dispose()
+    _print_rows(rows, output_format, "Screenings")

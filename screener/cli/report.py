@@ -1,0 +1,87 @@
+"""Terminal and JSON presentation of screening results. Reads results; never computes them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import click
+
+from screener.screening.result import Outcome, ScreeningResult, Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from screener.jobs.screen import ScreenOutcome
+
+VERDICT_STYLE = {Verdict.STRONG_FIT: "bold green", Verdict.REVIEW: "bold yellow", Verdict.PASS: "bold red"}
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def print_json(results: Sequence[ScreeningResult]) -> None:
+    """One JSON object for one result, a JSON list for several."""
+    if len(results) == 1:
+        click.echo(results[0].to_json())
+    else:
+        click.echo(json.dumps([json.loads(r.to_json()) for r in results], indent=2))
+
+
+def print_screenings(outcome: ScreenOutcome) -> None:
+    out = console()
+    for index, result in enumerate(outcome.results):
+        if index:
+            out.rule()
+        print_result(out, result)
+    for path in outcome.memos:
+        out.print(f"memo: {path}")
+    if outcome.database:
+        out.print(f"saved {len(outcome.results)} screening(s) to {outcome.database}")
+
+
+def print_result(out: Console, result: ScreeningResult) -> None:
+    from rich.table import Table
+
+    verdict = f"[{VERDICT_STYLE[result.verdict]}]{result.verdict.value.upper()}[/]"
+    out.print(
+        f"[bold]{result.company.name}[/]  {verdict}  score {result.score:.1f}/100  coverage {result.coverage:.0%}"
+    )
+    out.print(
+        f"pack {result.pack.name} {result.pack.version} ({result.pack.hash[:12]}), screened on {result.screened_on}"
+    )
+    for note in result.notes:
+        out.print(f"[yellow]note:[/] {note}")
+
+    categories = Table(title="By category", title_justify="left")
+    for column, justify in (
+        ("category", "left"),
+        ("points", "right"),
+        ("range", "right"),
+        ("matched", "right"),
+        ("evaluable", "right"),
+    ):
+        categories.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for c in result.categories:
+        categories.add_row(
+            c.category, f"{c.points:+d}", f"{c.worst:+d} … {c.best:+d}", str(c.matched), f"{c.evaluable}/{c.rules}"
+        )
+    out.print(categories)
+
+    fired = Table(title="Rules that matched", title_justify="left")
+    fired.add_column("rule")
+    fired.add_column("points", justify="right")
+    fired.add_column("why")
+    for r in result.by_outcome(Outcome.MATCHED):
+        points = "[bold red]KNOCKOUT[/]" if r.knockout else f"{r.points:+d}"
+        fired.add_row(r.id, points, r.rationale or r.title)
+    out.print(fired)
+    if result.questions:
+        out.print(f"[bold]Open questions[/] ({len(result.questions)}):")
+        for question in result.questions:
+            out.print(f"  - {question}")

@@ -1,0 +1,116 @@
+"""The ranked output: rows sorted in runs of :data:`RUN_ROWS`, spilled to disk and merged, written atomically.
+
+Memory stays flat in the number of records: each run is sorted and pickled to a scratch file,
+and the runs are merged with :func:`heapq.merge` into the CSV, JSON Lines or Parquet file. A
+failed or interrupted run leaves the previous file (or none).
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib
+import json
+import pickle
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from screener.files import atomic_writer
+from screener.jobs.batch.duplicates import Index
+from screener.jobs.batch.workers import (
+    chunks,
+)
+
+#: Columns of the ranked output, in order.
+COLUMNS = ("rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts", "reasons", "source", "line")
+
+
+#: Ranked rows kept in memory before a sorted run is spilled to a temporary file.
+RUN_ROWS = 50_000
+
+
+#: One ranked output row, without its rank: the values of COLUMNS[1:], then the record's position.
+Row = tuple[str, str, str | None, float, str, float, list[str], list[str], str, int, int]
+
+
+def _order(row: Row) -> tuple[float, str]:
+    return (-row[3], row[1])
+
+
+#: Rows pickled together in a spilled run: one pickle call per row cost more than sorting them.
+SPILL_BLOCK = 1000
+
+
+def spill(rows: list[Row], folder: Path, number: int) -> Path:
+    path = folder / f"run-{number:05d}.pickle"
+    with path.open("wb") as handle:
+        for block in chunks(sorted(rows, key=_order), SPILL_BLOCK):
+            pickle.dump(block, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _read_run(path: Path) -> Iterator[Row]:
+    with path.open("rb") as handle:
+        while True:
+            try:
+                yield from pickle.load(handle)  # noqa: S301 (our own temporary file)
+            except EOFError:
+                return
+
+
+def _ranked(runs: list[Path], index: Index | None) -> Iterator[tuple[Any, ...]]:
+    """Output rows with their rank (the values of COLUMNS), best first; with an index, only winners."""
+    merged: Iterable[Row] = heapq.merge(*(_read_run(p) for p in runs), key=_order)
+    if index is not None:
+        merged = (row for row in merged if not index.lost(row[10]))
+    for rank, row in enumerate(merged, start=1):
+        yield (rank, *row[:10])
+
+
+def write_ranked(path: Path, runs: list[Path], index: Index | None) -> None:
+    suffix = path.suffix.lower()
+    rows = _ranked(runs, index)
+    if suffix == ".parquet":
+        _write_parquet(path, (dict(zip(COLUMNS, row, strict=True)) for row in rows))
+        return
+    with atomic_writer(path, newline="") as handle:
+        if suffix == ".jsonl":
+            for row in rows:
+                handle.write(json.dumps(dict(zip(COLUMNS, row, strict=True)), ensure_ascii=False))
+                handle.write("\n")
+        else:
+            import csv
+
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            for rank, name, key, website, score, verdict, coverage, knockouts, reasons, source, line in rows:
+                writer.writerow(
+                    [rank, _cell(name), _cell(key), _cell(website), score, verdict, coverage, "; ".join(knockouts),
+                     "; ".join(reasons), _cell(source), line]
+                )  # fmt: skip
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula (company names come from the input)."""
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + value
+    return value
+
+
+def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    pa = importlib.import_module("pyarrow")
+    pq = importlib.import_module("pyarrow.parquet")
+
+    schema = pa.schema(
+        [("rank", pa.int64()), ("name", pa.string()), ("key", pa.string()), ("website", pa.string()),
+         ("score", pa.float64()), ("verdict", pa.string()), ("coverage", pa.float64()),
+         ("knockouts", pa.list_(pa.string())), ("reasons", pa.list_(pa.string())), ("source", pa.string()),
+         ("line", pa.int64())]
+    )  # fmt: skip
+    with atomic_writer(path, "wb") as handle:
+        writer = pq.ParquetWriter(handle, schema)
+        try:
+            for batch in chunks(rows, RUN_ROWS):
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        finally:
+            writer.close()

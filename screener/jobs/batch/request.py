@@ -1,0 +1,88 @@
+"""What a batch is asked to do and what it reports: the request, the summary, the duplicate rule."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from screener.errors import Problem
+from screener.screening.result import Verdict
+
+#: progress(phase, records done, records in total (an estimate) or None)
+Progress = Callable[[str, int, int | None], None]
+
+
+class DuplicateRule(enum.StrEnum):
+    """When two records of a batch are one company."""
+
+    #: They share the website domain or the normalised name (also through a third record).
+    DOMAIN_OR_NAME = "domain-or-name"
+    #: They have the same company key: the domain when a record has a website, else the normalised name.
+    DOMAIN_ELSE_NAME = "domain-else-name"
+
+
+@dataclass
+class BatchRequest:
+    inputs: list[Path]
+    on: dt.date
+    out: Path | None = None  #: ranked output (.csv, .jsonl, .parquet); None: none
+    rejects: Path | None = None  #: rejects file (JSON Lines); None: <out>.rejects.jsonl or ./rejects.jsonl
+    database: str | None = None  #: None: do not record; "": the default database
+    rules: Path | None = None
+    mapping: Path | None = None  #: CSV column mapping; None: the built-in Crunchbase-style one
+    duplicates: DuplicateRule = DuplicateRule.DOMAIN_OR_NAME
+    rates: Mapping[str, float] = field(default_factory=dict)
+    workers: int = 1
+    chunk_size: int = 1000
+    memos: Path | None = None
+    memo_verdict: Verdict = Verdict.STRONG_FIT
+    templates: Path | None = None
+    template: str = "memo"
+    force: bool = False  #: replace memos edited since they were generated (else they are kept, with a warning)
+    progress: Progress | None = None
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did. ``read == scored + rejected + duplicates`` always holds."""
+
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    memos: int = 0
+    seconds: float = 0.0
+    out: Path | None = None
+    rejects: Path | None = None
+    database: str | None = None
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Records per second, end to end."""
+        return self.read / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.update(
+            out=str(self.out) if self.out else None,
+            rejects=str(self.rejects) if self.rejects else None,
+            warnings=[str(w) for w in self.warnings],
+            rate=round(self.rate, 1),
+            seconds=round(self.seconds, 3),
+        )
+        return data
+
+
+def rejects_path(request: BatchRequest) -> Path:
+    if request.rejects is not None:
+        return request.rejects
+    if request.out is not None:
+        return request.out.with_name(f"{request.out.stem}.rejects.jsonl")
+    return Path("rejects.jsonl")

@@ -1,0 +1,147 @@
+"""The scoring pass: every record validated and screened once, in workers, chunk by chunk.
+
+A worker validates each record of its chunk (an invalid one becomes a reject with every problem),
+screens the valid ones (``explain=False``), saves the chunk to the database in one transaction
+and renders memos at or above ``memo_verdict``. The parent, taking chunks back in input order,
+writes the rejects, offers each scored record to the duplicate index and spills ranked rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from screener.errors import EngineError, Location
+from screener.jobs.batch.duplicates import Index, Offer
+from screener.jobs.batch.memos import kept, write_memo
+from screener.jobs.batch.ranked import RUN_ROWS, Row, spill
+from screener.jobs.batch.rejects import problems, raw_data, record_data, write_reject
+from screener.jobs.batch.request import BatchRequest, BatchSummary, DuplicateRule
+from screener.jobs.batch.workers import (
+    Workers,
+    chunks,
+    worker_state,
+)
+from screener.jobs.inputs import RawRecord, estimate_records, read_raw, validate
+from screener.jobs.mapping import Mapping as ColumnMapping
+from screener.profile.derived import filled
+from screener.profile.model import Profile
+from screener.rules.rulebook import Rulebook
+from screener.screening.result import Verdict
+from screener.store.stored import Stored
+
+
+def score_pass(
+    files: list[Path],
+    mapping: ColumnMapping | None,
+    request: BatchRequest,
+    pool: Workers,
+    rejects: IO[str],
+    summary: BatchSummary,
+    index: Index,
+    folder: Path,
+) -> list[Path]:
+    verdicts: Counter[str] = Counter()
+    runs: list[Path] = []
+    rows: list[Row] = []
+    expected = estimate_records(files) if request.progress else 0
+    raws = read_raw(files, mapping, summary.warnings.append)
+    for scored in pool.map(score_chunk, chunks(raws, request.chunk_size)):
+        summary.read += len(scored.offers) + len(scored.rejects)
+        for source, line, data, errors in scored.rejects:
+            summary.rejected += 1
+            write_reject(rejects, source, line, data, errors)
+        for offer in scored.offers:
+            verdicts[offer.verdict] += 1
+        summary.memos += sum(offer.memo for offer in scored.offers)
+        summary.warnings.extend(kept(path) for path in scored.kept)
+        for verdict, memo in index.offer(scored.offers):
+            verdicts[verdict] -= 1
+            summary.memos -= memo
+            summary.duplicates += 1
+        summary.scored = summary.read - summary.rejected - summary.duplicates
+        rows.extend(scored.rows)
+        if len(rows) >= RUN_ROWS:
+            runs.append(spill(rows, folder, len(runs)))
+            rows = []
+        if request.progress:
+            request.progress("scoring", summary.read, max(expected, summary.read))
+    if rows:
+        runs.append(spill(rows, folder, len(runs)))
+    summary.verdicts = {v.value: verdicts.get(v.value, 0) for v in Verdict}
+    return runs
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    rows: list[Row]
+    offers: list[Offer]  #: one per row
+    rejects: list[tuple[str, int, Any, list[dict[str, Any]]]]  #: source, line, record, errors
+    kept: list[str]  #: memos not replaced because the user edited them
+
+
+def score_chunk(raws: list[RawRecord]) -> Scored:
+    state = worker_state()
+    config = state.config
+    book = state.screener.rulebook
+    rows, offers, saved, rejects, kept = [], [], [], [], []
+    for raw in raws:
+        record = validate(raw, config.rates, config.mapping)
+        profile = record.profile
+        if profile is None:
+            rejects.append((raw.source, raw.line, record_data(record), problems(record)))
+            continue
+        try:
+            stored = state.stored(profile, config.on)
+        except EngineError as exc:  # e.g. a value too large for the engine: this record only
+            where = str(Location(raw.source, raw.line))
+            errors = [{"location": where, "field": p.subject or None, "message": p.message} for p in exc.problems]
+            rejects.append((raw.source, raw.line, raw_data(raw), errors))
+            continue
+        verdict = stored.verdict.value
+        rows.append(
+            (stored.name, stored.key, stored.website, stored.score, verdict, stored.coverage, stored.knockouts,
+             stored.reasons, raw.source, raw.line, raw.seq)
+        )  # fmt: skip
+        memo = state.renderer is not None and stored.verdict.at_least(config.memo_verdict)
+        if memo:
+            edited = write_memo(state, state.screener.evaluate(profile, config.on))
+            if edited is not None:
+                kept.append(str(edited))
+                memo = False
+        as_of = profile.as_of.toordinal() if profile.as_of else 0
+        offers.append(
+            Offer(
+                stored.key,
+                stored.identities if config.duplicates is DuplicateRule.DOMAIN_OR_NAME else (f"key:{stored.key}",),
+                (filled(profile), as_of, -raw.seq),
+                raw.seq,
+                raw.source,
+                raw.line,
+                verdict,
+                memo,
+            )
+        )
+        if state.store is not None:
+            saved.append(encoded(book, config.on, stored, profile))
+    if state.store is not None:
+        from screener import store
+
+        store.save_encoded(state.store, saved, [state.stored.pack_rules])  # the whole chunk, in one transaction
+    return Scored(rows, offers, rejects, kept)
+
+
+def encoded(book: Rulebook, on: dt.date, stored: Stored, profile: Profile) -> Any:
+    """The database row of a screening: a ``store.Encoded`` (store is imported only when a database is used)."""
+    from screener import store
+
+    return store.Encoded(
+        stored.key, stored.name, stored.website, book.name, book.version, book.hash, on, stored.score,
+        stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts), orjson.dumps(stored.matched),
+        Profile.__pydantic_serializer__.to_json(profile), stored.details,
+    )  # fmt: skip

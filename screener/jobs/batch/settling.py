@@ -1,0 +1,146 @@
+"""Settling duplicates, after the scoring pass: losers rejected, winners saved (and memos drafted) again.
+
+Every record is scored as it comes, before it is known whether a later record of the same
+company beats it, so that no record is validated twice. When the pass found duplicates, the
+inputs are read again: each losing record goes to the rejects file naming the record that won
+and why, and each winner of a duplicated company is scored again and saved (a loser may have
+overwritten its row, whichever worker saved last), its memo rendered again or a loser's memo
+removed. A loser whose own key differs (matched on the other identity) has the row and memo it
+wrote under that key removed. Deal data has few duplicates, so this costs little; without any,
+nothing is read twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from screener.errors import EngineError, Location, Problem
+from screener.jobs.batch.duplicates import Index
+from screener.jobs.batch.memos import kept, remove_memo, write_memo
+from screener.jobs.batch.rejects import raw_data, write_reject
+from screener.jobs.batch.request import BatchRequest, BatchSummary, rejects_path
+from screener.jobs.batch.scoring import encoded
+from screener.jobs.batch.workers import (
+    Workers,
+    chunks,
+    worker_state,
+)
+from screener.jobs.inputs import RawRecord, read_raw, validate
+from screener.jobs.mapping import Mapping as ColumnMapping
+
+
+def settle(
+    files: list[Path],
+    mapping: ColumnMapping | None,
+    request: BatchRequest,
+    pool: Workers,
+    rejects: IO[str],
+    summary: BatchSummary,
+    index: Index,
+) -> None:
+    """Reject the losers naming their winner; score, save and memo the winners again.
+
+    A loser whose own company key differs from the winner's (matched on the other identity) left
+    a row and perhaps a memo under its own key: those are removed.
+    """
+    again = request.database is not None or request.memos is not None
+
+    def work() -> Iterator[Settling]:
+        pending = index.settlements()
+        settlement = next(pending, None)
+        for raw in read_raw(files, mapping):
+            if settlement is None:
+                return
+            if request.progress and raw.seq % 1000 == 0:
+                request.progress("settling duplicates", raw.seq, summary.read)
+            if settlement.seq != raw.seq:
+                continue
+            current, settlement = settlement, next(pending, None)
+            if current.won:
+                if again:
+                    yield Settling(raw, current.memo)
+                continue
+            if current.own_key != current.key:
+                # Name keys have no dots: both are domains, so the name (perhaps via a third record) joined them.
+                across[0] += "." in current.own_key and "." in current.key
+                if again:
+                    yield Settling(None, current.memo, current.own_key)
+            where = f"{current.source}:{current.line}" if current.line else current.source
+            write_reject(
+                rejects, raw.source, raw.line, raw_data(raw),
+                [{"location": f"{raw.source}:{raw.line}" if raw.line else raw.source, "field": None,
+                  "message": f"duplicate of company {current.key!r} ({where}): same website domain or same "
+                             "normalised name; that record is kept because it has more key fields filled in, "
+                             "else a later as_of, else it was read first"}],
+                duplicate_of={"source": current.source, "line": current.line, "key": current.key},
+            )  # fmt: skip
+
+    across = [0]
+    for changed in pool.map(settle_chunk, chunks(work(), request.chunk_size)):
+        summary.warnings.extend(changed)
+    if across[0]:
+        summary.warnings.append(
+            Problem(
+                f"{across[0]} record(s) at one website domain were taken for duplicates of a company at another, "
+                "because they share its normalised name (directly or through another record); see the rejects "
+                "file. If different websites mean different companies in this data, run with "
+                "--duplicates domain-else-name",
+                Location(str(rejects_path(request))),
+                level="warning",
+            )
+        )
+
+
+class Settling(NamedTuple):
+    """Work for settling: a winner to score, save and memo again, or what a loser left under its own key."""
+
+    raw: RawRecord | None  #: the winner's record; None: a loser's leftovers to remove
+    memo: bool  #: a winner: whether a loser wrote a memo at its key; a loser: whether it wrote one
+    own_key: str | None = None  #: a loser's own company key
+
+
+def settle_chunk(work: list[Settling]) -> list[Problem]:
+    """Score and save again the winners of duplicated companies, rewrite or remove their memos; remove
+    what losers left under their own keys. The chunk's database changes are one transaction."""
+    state = worker_state()
+    config = state.config
+    book = state.screener.rulebook
+    saved, removed, changed = [], [], []
+    for raw, stale_memo, own_key in work:
+        if raw is None:
+            assert own_key is not None
+            removed.append((own_key, book.name, book.version))
+            if stale_memo:
+                changed.extend(remove_memo(state, own_key))
+            continue
+        record = validate(raw, config.rates, config.mapping)
+        profile = record.profile
+        try:
+            stored = state.stored(profile, config.on) if profile is not None else None
+        except EngineError:
+            stored = None
+        if profile is None or stored is None:
+            changed.append(
+                Problem(
+                    "this record changed while the batch ran and no longer screens; re-run the batch",
+                    Location(raw.source, raw.line),
+                    level="warning",
+                )
+            )
+            continue
+        if state.renderer is not None and stored.verdict.at_least(config.memo_verdict):
+            if stale_memo:
+                edited = write_memo(state, state.screener.evaluate(profile, config.on))
+                if edited is not None:
+                    changed.append(kept(edited))
+        elif stale_memo:
+            changed.extend(remove_memo(state, stored.key))
+        if state.store is not None:
+            saved.append(encoded(book, config.on, stored, profile))
+    if state.store is not None:
+        from screener import store
+
+        store.save_encoded(state.store, saved, [state.stored.pack_rules], remove=removed)
+    return changed

@@ -1,0 +1,106 @@
+"""The single-company job behind ``screen PROFILE...``: validate all, screen, then write.
+
+Nothing is written unless every input is valid and every memo renders: profiles are
+validated first (all problems reported at once), results and memo texts are computed in
+memory, the memo folder is checked (an edited memo is not replaced without ``force``), the
+database rows are saved in one transaction, and only then are memo files written, each
+atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from screener.errors import Location, Problem, ProfileError, ScreenerError
+from screener.memo import MemoRenderer
+from screener.profile.model import Profile, company_key, load_profile
+from screener.rules.rulebook import Rulebook, load_rulebook
+from screener.screening.result import ScreeningResult
+from screener.screening.screener import Screener
+
+
+@dataclass
+class ScreenRequest:
+    profiles: list[Path]
+    on: dt.date
+    rules: Path | None = None
+    rates: Mapping[str, float] = field(default_factory=dict)
+    templates: Path | None = None
+    template: str = "memo"  #: a template name (memo, summary, pass-note) or file (memo.html.j2)
+    memos: Path | None = None  #: None: write no memos
+    database: str | None = None  #: None: do not record; "": the default database
+    force: bool = False  #: replace memos edited since they were generated
+
+
+@dataclass
+class ScreenOutcome:
+    rulebook: Rulebook
+    results: list[ScreeningResult]
+    memos: list[Path]
+    database: str | None
+
+
+def load_profiles(paths: list[Path], rates: Mapping[str, float]) -> list[Profile]:
+    """Load every profile, raising one error that lists the problems of all invalid ones."""
+    profiles, problems = [], []
+    for path in paths:
+        try:
+            profiles.append(load_profile(path, rates))
+        except ScreenerError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ProfileError(problems)
+    return profiles
+
+
+def screen_files(request: ScreenRequest) -> ScreenOutcome:
+    rulebook = load_rulebook(request.rules)
+    profiles = load_profiles(request.profiles, request.rates)
+    refuse_repeated_companies(request.profiles, profiles)
+    renderer = MemoRenderer(request.templates, request.template) if request.memos is not None else None
+    with Screener(rulebook) as screener:
+        results = [screener.screen(profile, request.on) for profile in profiles]
+    memos = []
+    if renderer is not None and request.memos is not None:
+        from screener.memo import draft
+
+        memos = draft.prepare(
+            list(zip(results, profiles, strict=True)),
+            renderer,
+            request.memos,
+            database=request.database,
+            description=rulebook.spec.description or None,
+            force=request.force,
+        )
+    database = None
+    if request.database is not None:
+        from screener import store
+
+        engine = store.connect(request.database or None)
+        try:
+            store.save(engine, [(r, p.model_dump(mode="json")) for r, p in zip(results, profiles, strict=True)])
+        finally:
+            engine.dispose()
+        database = store.safe_url(str(engine.url))
+    if memos:
+        from screener.memo import draft
+
+        draft.commit(memos)
+    return ScreenOutcome(rulebook, results, [m.path for m in memos], database)
+
+
+def refuse_repeated_companies(paths: list[Path], profiles: list[Profile]) -> None:
+    """Two files describing one company would race for one database row: say so instead."""
+    seen: dict[str, Path] = {}
+    problems = []
+    for path, profile in zip(paths, profiles, strict=True):
+        key = company_key(profile.name, profile.website)
+        if key in seen:
+            message = f"the same company ({key}) as {seen[key]}; screen one of them, or use 'screen batch'"
+            problems.append(Problem(message, Location(str(path))))
+        seen.setdefault(key, path)
+    if problems:
+        raise ProfileError(problems)

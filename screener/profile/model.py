@@ -1,0 +1,323 @@
+"""The company profile: the data contract every screening starts from.
+
+Pydantic models with ``extra="forbid"`` (a typo such as ``founderz`` is an error with a "did
+you mean" hint, not silently dropped). Everything but ``name`` is optional so that real,
+incomplete deal data can be screened; what is missing becomes a diligence question later.
+Money is whole US dollars, fractions are floats in 0..1, enumerations are case-insensitive.
+``load_profile`` turns a located document into a profile or one error listing every problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from screener.errors import ProfileError
+from screener.profile import registry
+from screener.profile.sources import Document, load_document, problem_at
+from screener.profile.units import MAX_MONEY, UnitError, parse_fraction, parse_money
+from screener.profile.validation import located_problems
+
+
+def _money(value: Any, info: ValidationInfo) -> int:
+    if type(value) is int and 0 <= value < MAX_MONEY:  # already whole dollars: what parse_money would return
+        return value
+    rates = (info.context or {}).get("rates") if info.context else None
+    try:
+        return parse_money(value, rates)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _count(value: Any) -> Any:
+    # pydantic would read true as 1; a headcount of "true" is a mistake, not one person.
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, not true/false")
+    return value
+
+
+def _fraction(value: Any) -> float:
+    if type(value) is float and 0.0 <= value <= 1.0:  # already a fraction (NaN fails the test)
+        return value
+    try:
+        return parse_fraction(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _enum_text(value: Any) -> Any:
+    """Enumerations are case-insensitive and forgive spaces/underscores: 'Series A' → 'series-a'."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        # Most values are already canonical: skip the regex for them (it runs per field per record).
+        return re.sub(r"[\s_]+", "-", text) if (" " in text or "_" in text or "\t" in text) else text
+    return value
+
+
+#: Names, sectors and the like are one line of text: a line break in a company name would
+#: restructure a Markdown memo and the terminal table. Checked by pydantic's own regex engine.
+Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+Money = Annotated[int, BeforeValidator(_money), Field(json_schema_extra={"unit": "money"})]
+Count = Annotated[int, BeforeValidator(_count)]
+Fraction = Annotated[float, BeforeValidator(_fraction), Field(json_schema_extra={"unit": "fraction"})]
+
+
+class Stage(enum.StrEnum):
+    PRE_SEED = "pre-seed"
+    SEED = "seed"
+    SERIES_A = "series-a"
+    SERIES_B = "series-b"
+    SERIES_C = "series-c"
+    GROWTH = "growth"
+
+
+class Background(enum.StrEnum):
+    FRONTIER_LAB = "frontier-lab"
+    BIG_TECH = "big-tech"
+    ACADEMIA = "academia"
+    STARTUP = "startup"
+    INDUSTRY = "industry"
+    FINANCE = "finance"
+    CONSULTING = "consulting"
+    GOVERNMENT = "government"
+    OTHER = "other"
+
+
+class Approach(enum.StrEnum):
+    FINE_TUNE = "fine-tune"
+    DISTILL = "distill"
+    MERGE = "merge"
+    RAG = "rag"
+    PROMPTING = "prompting"
+    PRETRAIN = "pretrain"
+    API_WRAPPER = "api-wrapper"
+
+
+class GpuDependence(enum.StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Pricing(enum.StrEnum):
+    USAGE = "usage"
+    SEAT = "seat"
+    LICENSE = "license"
+    OPEN_CORE = "open-core"
+    NONE = "none"
+
+
+StageField = Annotated[Stage, BeforeValidator(_enum_text)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class Founder(_Model):
+    name: Line | None = Field(None, description="founder's name")
+    background: list[Annotated[Background, BeforeValidator(_enum_text)]] = Field(
+        default_factory=list, description="where the founder worked before"
+    )
+    prior_exit: bool | None = Field(None, description="whether the founder has exited a company before")
+
+
+class Team(_Model):
+    size: Count | None = Field(None, ge=0, le=10_000_000, description="the full-time headcount")
+    founders: list[Founder] = Field(default_factory=list, description="the founders")
+
+
+class Round(_Model):
+    stage: StageField | None = Field(None, description="the stage of the last round")
+    amount: Money | None = Field(None, description="the amount of the last round")
+    date: dt.date | None = Field(None, description="the date of the last round")
+    lead: Line | None = Field(None, description="the lead investor of the last round")
+
+
+class Funding(_Model):
+    total_raised: Money | None = Field(None, description="the total capital raised to date")
+    last_round: Round | None = Field(None, description="the last priced round")
+
+
+class ModelInfo(_Model):
+    base: Line | None = Field(None, description="the base model the product is built on")
+    family: Line | None = Field(None, description="the model family")
+    open_weights: bool | None = Field(None, description="whether the base model's weights are open")
+    license: Line | None = Field(None, description="the licence of the base model")
+    approach: Annotated[Approach, BeforeValidator(_enum_text)] | None = Field(
+        None, description="how the company adapts the model"
+    )
+    test_time_compute: bool | None = Field(
+        None, description="whether the product spends compute at inference time (reasoning, search)"
+    )
+
+
+class Compute(_Model):
+    gpu_dependence: Annotated[GpuDependence, BeforeValidator(_enum_text)] | None = Field(
+        None, description="how dependent the business is on scarce GPUs"
+    )
+    owned_gpus: Count | None = Field(None, ge=0, le=100_000_000, description="the number of GPUs owned")
+    monthly_compute: Money | None = Field(None, description="the monthly compute spend")
+    training_share: Fraction | None = Field(
+        None, description="the share of compute spent on training rather than inference"
+    )
+
+
+class Traction(_Model):
+    arr: Money | None = Field(None, description="the annual recurring revenue (ARR)")
+    gross_margin: Fraction | None = Field(None, description="the gross margin")
+    pricing: Annotated[Pricing, BeforeValidator(_enum_text)] | None = Field(None, description="the pricing model")
+    customers: Count | None = Field(None, ge=0, le=10**12, description="the number of paying customers")
+
+
+class Benchmark(_Model):
+    name: Line = Field(description="benchmark name")
+    score: float = Field(allow_inf_nan=False, description="the company's score")
+    frontier: float = Field(allow_inf_nan=False, description="the frontier model's score on the same benchmark")
+
+    @field_validator("frontier")
+    @classmethod
+    def _positive_frontier(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("the frontier score must be positive to measure a gap against it")
+        return value
+
+
+class Profile(_Model):
+    """A company as the screener sees it. Only ``name`` is required."""
+
+    name: Line = Field(min_length=1, max_length=300, description="the company name")
+    website: Line | None = Field(None, max_length=2000, description="the company website")
+    as_of: dt.date | None = Field(None, description="the date the facts in this profile were true")
+    founded: int | dt.date | None = Field(None, description="the year the company was founded")
+    hq_country: Line | None = Field(None, description="the headquarters country (ISO 3166 alpha-2)")
+    sector: Line | None = Field(None, description="the sector")
+    stage: StageField | None = Field(None, description="the funding stage")
+    team: Team = Field(default_factory=Team, description="the team")
+    funding: Funding = Field(default_factory=Funding, description="funding")
+    model: ModelInfo = Field(default_factory=ModelInfo, description="the base model and how it is used")
+    compute: Compute = Field(default_factory=Compute, description="compute")
+    traction: Traction = Field(default_factory=Traction, description="traction")
+    benchmarks: list[Benchmark] = Field(default_factory=list, description="benchmark results vs the frontier")
+    sources: list[str] = Field(default_factory=list, description="links to sources")
+    notes: str | None = Field(None, description="free-form notes")
+
+    @field_validator("hq_country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code such as 'US' or 'DE'")
+        return value.upper()
+
+    @field_validator("website")
+    @classmethod
+    def _website(cls, value: str | None) -> str | None:
+        if value is not None and _host(value) is None:
+            raise ValueError(f"{value!r} is not a website address such as https://example.com")
+        return value
+
+    @field_validator("founded", mode="before")
+    @classmethod
+    def _founded(cls, value: Any) -> Any:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}", value.strip()):
+            return int(value)
+        return value
+
+    @field_validator("founded")
+    @classmethod
+    def _founded_range(cls, value: int | dt.date | None) -> int | dt.date | None:
+        year = value.year if isinstance(value, dt.date) else value
+        if year is not None and not 1800 <= year <= 2200:
+            raise ValueError(f"{year} is not a plausible founding year")
+        return value
+
+    @model_validator(mode="after")
+    def _fill_from_registry(self) -> Profile:
+        """Explicit model fields win; the registry fills the ones left out."""
+        base = self.model.base
+        known = registry.lookup(base) if base else None
+        if known is None:
+            return self
+        filled = {
+            "family": self.model.family or known.family,
+            "open_weights": known.open_weights if self.model.open_weights is None else self.model.open_weights,
+            "license": self.model.license or known.license,
+        }
+        object.__setattr__(self, "model", self.model.model_copy(update=filled))
+        return self
+
+
+def validate_profile(doc: Document, rates: Mapping[str, float] | None = None) -> Profile:
+    """Validate a located document as a profile, raising one ProfileError with every problem."""
+    if not isinstance(doc.data, dict):
+        raise ProfileError([problem_at(doc, (), "a profile must be a mapping of fields")])
+    try:
+        return Profile.model_validate(doc.data, context={"rates": dict(rates or {})})
+    except ValidationError as exc:
+        raise ProfileError(located_problems(doc, exc, Profile)) from None
+
+
+def load_profile(path: str | Path, rates: Mapping[str, float] | None = None) -> Profile:
+    """Read and validate one YAML or JSON profile file."""
+    return validate_profile(load_document(Path(path)), rates)
+
+
+def company_key(name: str, website: str | None) -> str:
+    """The identity a company is recognised by across screenings and inputs.
+
+    The website's domain (without scheme, ``www.`` or path) when there is one, because names
+    vary in spelling; otherwise the name, lower-cased with punctuation and legal suffixes dropped.
+    """
+    return company_identities(name, website)[0]
+
+
+def company_identities(name: str, website: str | None) -> tuple[str, str | None, str]:
+    """The company key, the website's domain (or None) and the normalised name."""
+    host = _host(website) if website else None
+    words = re.sub(r"[^\w]+", " ", name.lower()).split()
+    while len(words) > 1 and words[-1] in _LEGAL_SUFFIXES:
+        words.pop()
+    normalised = " ".join(words) or name.strip().lower()
+    return (host or normalised), host, normalised
+
+
+def _host(website: str) -> str | None:
+    """The host name of a website address, without ``www.``; None when there is none."""
+    text = website.strip().lower()
+    plain = _PLAIN_ADDRESS.fullmatch(text)
+    # urlsplit costs several microseconds and runs twice per record in a batch; for a plain
+    # address (no user, port, brackets, escapes) the host is simply what precedes the path.
+    if plain is not None and ("://" not in text or text.startswith(("http://", "https://"))):
+        host: str | None = plain.group(1)
+    else:
+        try:
+            host = urlsplit(text if "://" in text else f"//{text}").hostname
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return None
+    return host.removeprefix("www.") if host and "." in host else None
+
+
+_PLAIN_ADDRESS = re.compile(r"(?:https?://)?([a-z0-9.-]+)(?:[/?#].*)?", re.DOTALL)
+
+
+_LEGAL_SUFFIXES = frozenset({"inc", "llc", "ltd", "gmbh", "sa", "sas", "bv", "ab", "ag", "corp", "co", "plc", "oy"})

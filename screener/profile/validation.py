@@ -1,0 +1,80 @@
+"""Turning pydantic's validation errors into located, plain-language problems.
+
+Shared by every pydantic-validated document (profiles, rule packs, rule tests): each error
+becomes ``file:line:col: field: message``, unknown keys get a "did you mean" hint computed from
+the model's own fields, and every error is reported, not just the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from screener.errors import Problem
+from screener.profile.sources import Document, PathKey, problem_at
+
+
+def located_problems(doc: Document, exc: ValidationError, root: type[BaseModel]) -> list[Problem]:
+    """Turn pydantic's errors into located, plain-language problems (all of them)."""
+    problems = []
+    seen: set[tuple[PathKey, str]] = set()
+    for error in exc.errors(include_url=False):
+        path = _clean_loc(error["loc"])
+        message = _message(error, path, root)
+        if (path, message) in seen:
+            continue
+        seen.add((path, message))
+        problems.append(problem_at(doc, path, message))
+    return sorted(problems, key=lambda p: (p.location.line if p.location else 0, p.subject))
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> PathKey:
+    # Pydantic adds the union member or enum tag to the location (e.g. "int", "date", "function-before").
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"int", "date"})))
+
+
+def _message(error: Mapping[str, Any], path: PathKey, root: type[BaseModel]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return _unknown_field(path, root)
+    if kind == "missing":
+        return "is required"
+    if kind == "string_pattern_mismatch" and "x00" in str(error["ctx"].get("pattern", "")):
+        return "must be one line of text (no line breaks, tabs or control characters)"
+    if kind == "enum":
+        expected = str(error["ctx"]["expected"])
+        choices = re.findall(r"'([^']*)'", expected)
+        close = difflib.get_close_matches(str(error["input"]), choices, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{error['input']!r} is not one of: {expected}{hint}"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _unknown_field(path: PathKey, root: type[BaseModel]) -> str:
+    model: type[BaseModel] | None = root
+    for part in path[:-1]:
+        if model is None or isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        # A key of a dict of models (e.g. a mapping's columns) leaves the model unchanged.
+        model = _model_of(info.annotation) if info else model
+    known = sorted(model.model_fields) if model else []
+    name = str(path[-1])
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known fields here: {', '.join(known)}"
+    return f"unknown field {name!r}{hint}"
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found:
+            return found
+    return None

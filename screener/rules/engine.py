@@ -1,0 +1,195 @@
+"""The only module that touches durable-rules, and every guard its sharp edges need.
+
+durable-rules 2.0.28 is an unmaintained C extension. Measured facts this module is built on
+(each has a test in ``tests/test_engine.py``):
+
+- The Python ``Host`` starts background timer threads that occasionally steal action results,
+  and refuses to register a ruleset name twice. So we never use it: we call the C extension
+  ``durable_rules_engine`` directly (create_ruleset / assert_fact / start_action_for_state /
+  complete_and_start_action / delete_state / delete_ruleset), one private set of rulesets per
+  :class:`Engine`, no global state. It is also ~6x faster.
+- ``assert_fact`` fires every matching rule; we drain all of them.
+- At most 1024 live states per ruleset: every state is deleted after its profile.
+- Deleting the state of an assert that matched nothing (code 1) corrupts the extension's heap
+  (``free(): invalid pointer`` a few hundred rulesets later; measured here, not in the upstream
+  notes). So every ruleset holds a sentinel rule that every fact matches, and its matches are
+  dropped: no assert ever matches nothing.
+- At most 64 rules may match one fact (error 303 fails the whole assert): a pack is split
+  across several rulesets so that no ruleset can ever reach 64 matches, the sentinel's included.
+- A rule whose only condition is ``$nex`` loops forever: every rule is anchored on a marker
+  field every fact carries.
+- Floats in exponent form and inf break the parser, NaN never matches: facts must contain only
+  strings, booleans and integers (:mod:`screener.schema` encodes them so); we check.
+- ``$or`` fires a rule once per true branch: matches are collected into a set.
+- Python 3.13 cannot import the extension: we say so instead of a linker error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import sys
+import weakref
+from collections.abc import Iterable, Mapping
+from types import ModuleType
+from typing import Any
+
+import orjson
+
+from screener.errors import EngineError
+from screener.rules import conditions
+from screener.rules.rulebook import Rulebook
+
+#: The marker field every fact carries and every rule requires (see the ``$nex`` trap above).
+ANCHOR = "screener_fact"
+#: A rule in every ruleset that every fact matches. Deleting a state after an assert that matched
+#: nothing (code 1) corrupts the extension's heap (segfault or abort a few hundred engines later),
+#: so no assert may match nothing; the sentinel's own matches are dropped.
+SENTINEL = "sentinel"
+SUPPORTED_PYTHON = ((3, 11), (3, 12))
+_names = itertools.count()
+
+
+def load_extension() -> ModuleType:
+    """Import durable-rules' C extension, explaining the known ways it fails."""
+    if sys.version_info[:2] > SUPPORTED_PYTHON[-1]:
+        version = ".".join(map(str, sys.version_info[:2]))
+        raise EngineError(
+            f"Python {version} is not supported: durable-rules 2.0.28 (the rule engine) calls a C API "
+            "removed in Python 3.13. Use Python 3.11 or 3.12."
+        )
+    try:
+        import durable_rules_engine
+    except ImportError as exc:
+        raise EngineError(
+            f"the durable-rules engine cannot be loaded ({exc}); reinstall with "
+            "'pip install --force-reinstall durable-rules==2.0.28' (it compiles C: gcc and Python headers needed)"
+        ) from None
+    module: ModuleType = durable_rules_engine
+    return module
+
+
+def partition(rules: Iterable[tuple[int, int]], limit: int = conditions.ENGINE_MATCH_LIMIT - 2) -> list[list[int]]:
+    """Split (rule index, max matches) pairs into groups whose matches stay below ``limit``.
+
+    The engine's limit is 64 matches per fact; one is the sentinel's, and a group is kept to 62
+    so that even a miscount of one cannot reach it.
+    """
+    groups: list[list[int]] = [[]]
+    total = 0
+    for index, fires in rules:
+        if groups[-1] and total + fires > limit:
+            groups.append([])
+            total = 0
+        groups[-1].append(index)
+        total += fires
+    return [g for g in groups if g]
+
+
+class Engine:
+    """A rule pack compiled into private durable-rules rulesets.
+
+    Not thread-safe: use one Engine per thread or process. Call :meth:`close` (or use it as a
+    context manager) to free the rulesets; they are also freed when the Engine is collected.
+    """
+
+    def __init__(self, rulebook: Rulebook):
+        self._ext = load_extension()
+        self.rulebook = rulebook
+        self._keys = {
+            path: path.replace(".", "__") for r in rulebook.rules for path in conditions.mentions(r.condition)
+        }
+        groups = partition((r.index, conditions.max_matches(r.condition)) for r in rulebook.rules)
+        self._handles: list[int] = []
+        self._finalizer = weakref.finalize(self, _free, self._ext, self._handles)
+        for number, group in enumerate(groups):
+            definition: dict[str, Any] = {
+                f"r{index}": {
+                    "all": [{"m": {"$and": [{ANCHOR: 1}, conditions.to_durable(rulebook.rules[index].condition)]}}]
+                }
+                for index in group
+            }
+            definition[SENTINEL] = {"all": [{"m": {ANCHOR: 1}}]}
+            name = f"screener-{rulebook.name}-{next(_names)}-{number}"
+            try:
+                self._handles.append(self._ext.create_ruleset(name, json.dumps(definition)))
+            except self._ext.error as exc:
+                self.close()
+                raise EngineError(f"durable-rules refused pack {rulebook.name}: {exc}") from None
+        self._sids = itertools.count(1)
+        self._rule_index = {f"r{r.index}": r.index for r in rulebook.rules}
+
+    @property
+    def rulesets(self) -> int:
+        """How many engine rulesets the pack was split into."""
+        return len(self._handles)
+
+    def matches(self, fact: Mapping[str, Any]) -> frozenset[int]:
+        """Indexes of the rules whose condition holds for ``fact`` (dotted path → encoded value)."""
+        if not self._finalizer.alive:
+            raise EngineError("this engine is closed; its rulesets were freed")
+        payload: dict[str, Any] = {ANCHOR: 1}
+        keys = self._keys
+        largest = conditions.MAX_ENGINE_INT
+        for path, value in fact.items():
+            key = keys.get(path)
+            if key is None:
+                continue
+            kind = value.__class__
+            # Exact type tests first: they settle nearly every value without the isinstance chain.
+            if not (kind is str or kind is bool or (kind is int and -largest <= value <= largest)) and (
+                isinstance(value, float) or (isinstance(value, int) and abs(value) > largest)
+            ):
+                raise EngineError(f"{path}: {value!r} cannot be passed to the engine (floats and huge numbers are not)")
+            payload[key] = value
+        fired: set[int] = set()
+        for handle in self._handles:
+            sid = str(next(self._sids))
+            payload["sid"] = payload["id"] = sid
+            text = orjson.dumps(payload).decode()
+            if not text.isascii():  # the rules were written by json.dumps, which escapes non-ASCII: so must facts
+                text = json.dumps(payload)
+            fired.update(self._assert(handle, sid, text))
+        return frozenset(fired)
+
+    def _assert(self, handle: int, sid: str, text: str) -> list[int]:
+        ext = self._ext
+        fired: list[int] = []
+        rule_index = self._rule_index
+        try:
+            try:
+                code, state = ext.assert_fact(handle, text)
+            except ext.error as exc:
+                raise EngineError(f"durable-rules failed on a profile: {exc}") from None
+            if code == 1:  # nothing matched: cannot happen with the sentinel rule
+                return fired
+            if code != 0:
+                raise EngineError(f"durable-rules returned unexpected code {code}")
+            result = ext.start_action_for_state(handle, state)
+            message = result[1] if result else None
+            while message:
+                # The message is {"r<index>": {...the fact...}}: only the rule name is needed.
+                index = rule_index.get(message[2 : message.index('"', 2)])
+                if index is not None:  # None: the sentinel
+                    fired.append(index)
+                message = ext.complete_and_start_action(handle, state)
+        finally:
+            # When the assert itself failed no state exists (error 309): nothing to free then.
+            with contextlib.suppress(ext.error):
+                ext.delete_state(handle, sid)
+        return fired
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _free(ext: ModuleType, handles: list[int]) -> None:
+    while handles:
+        ext.delete_ruleset(handles.pop())

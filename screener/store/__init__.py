@@ -1,0 +1,58 @@
+"""The screening database: SQLModel tables, SQLite by default, any SQLAlchemy URL (PostgreSQL).
+
+One row per (company, pack name, pack version): re-screening a company with the same pack
+updates its row, a new pack version adds a row and so keeps history. A row holds the result's
+per-company part (:mod:`screener.store.packing`); what every result of a pack repeats (its
+rules' titles, categories, points, tags) is stored once per pack hash in ``pack_rules``, and the
+reads join the two back into the full result. Writes are transactional: a set of screenings is
+saved entirely or not at all.
+
+This package's API, used as ``store.connect(...)``, ``store.save(...)``: the modules own
+:mod:`~screener.store.tables`, :mod:`~screener.store.database` (URLs, engines, migrations),
+:mod:`~screener.store.writing` and :mod:`~screener.store.reading`; :mod:`~screener.store.packing`
+and :mod:`~screener.store.stored` encode what is stored.
+"""
+
+from __future__ import annotations
+
+from screener.store.database import (
+    ENV_URL,
+    HEAD_REVISION,
+    SQLITE_PAGE_SIZE,
+    WAL_LIMIT,
+    checkpointing,
+    connect,
+    connect_existing,
+    default_url,
+    migrate,
+    normalise_url,
+    safe_url,
+)
+from screener.store.reading import history, latest, peers, summaries
+from screener.store.tables import PackRulesRow, Screening, ScreeningRead, ScreeningSummary
+from screener.store.writing import Encoded, save, save_encoded
+
+__all__ = [
+    "ENV_URL",
+    "HEAD_REVISION",
+    "SQLITE_PAGE_SIZE",
+    "WAL_LIMIT",
+    "Encoded",
+    "PackRulesRow",
+    "Screening",
+    "ScreeningRead",
+    "ScreeningSummary",
+    "checkpointing",
+    "connect",
+    "connect_existing",
+    "default_url",
+    "history",
+    "latest",
+    "migrate",
+    "normalise_url",
+    "peers",
+    "safe_url",
+    "save",
+    "save_encoded",
+    "summaries",
+]

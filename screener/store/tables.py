@@ -1,0 +1,74 @@
+"""The tables of the screening database and the models a stored screening is read back as.
+
+Base, table and read models are kept apart (as SQLModel's tutorials do): the columns once, the
+``screening`` and ``pack_rules`` tables, and what ``screen list`` (a summary) and ``history``
+(the full result, joined) read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import NaiveDatetime
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ScreeningColumns(SQLModel):
+    """What a stored screening says in columns of its own (all but its profile and details documents)."""
+
+    company_key: str = Field(index=True, max_length=300)
+    company_name: str = Field(max_length=300)
+    website: str | None = Field(default=None, max_length=2000)
+    pack_name: str = Field(max_length=200)
+    pack_version: str = Field(max_length=100)
+    pack_hash: str = Field(max_length=64, foreign_key="pack_rules.hash")
+    screened_on: dt.date = Field(index=True)
+    score: float = Field(index=True)
+    verdict: str = Field(index=True, max_length=20)
+    coverage: float
+    knockouts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    matched: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ScreeningBase(ScreeningColumns):
+    profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Screening(ScreeningBase, table=True):
+    __tablename__ = "screening"
+    __table_args__ = (UniqueConstraint("company_key", "pack_name", "pack_version", name="uq_screening_company_pack"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: NaiveDatetime  #: UTC
+    updated_at: NaiveDatetime  #: UTC
+
+
+class PackRulesRow(SQLModel, table=True):
+    """The rules of a pack as every result under it shows them (``packing.PackRules``), by pack hash."""
+
+    __tablename__ = "pack_rules"
+
+    hash: str = Field(primary_key=True, max_length=64)
+    rules: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    categories: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: NaiveDatetime  #: UTC
+
+
+class ScreeningSummary(ScreeningColumns):
+    """A stored screening's columns without its profile and result (what ``screen list`` shows)."""
+
+    id: int
+    created_at: NaiveDatetime
+    updated_at: NaiveDatetime
+
+
+class ScreeningRead(ScreeningBase):
+    """A stored screening as read back, with its full result (what ``history`` shows and ``memo --from-db`` reads)."""
+
+    id: int
+    created_at: NaiveDatetime
+    updated_at: NaiveDatetime
+    result: dict[str, Any]  #: the JSON form of the ScreeningResult, joined from the row and its pack's rules
