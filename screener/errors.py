@@ -128,3 +128,14 @@ class StoreError(ScreenerError):
     """The screening database cannot be opened or written."""
 
     exit_code = ExitCode.STORE_ERROR
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """The hint that ends a message about an unknown ``name``: ``"; did you mean 'x'?"``, or ``""``.
+
+    The one place every "did you mean" of Screener is decided, so that they all suggest alike.
+    """
+    import difflib  # here, not at the top: the CLI imports this module before answering --help
+
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -1,4 +1,5 @@
-"""Jinja environments for everything a user writes as a template: rule rationales and memos.
+"""How Screener writes for people: the Jinja environments of everything a user writes as a
+template (rule rationales, memos), and the money and percent formats every output shares.
 
 Every environment is sandboxed (a template cannot reach Python internals), strict (a
 misspelt variable raises instead of rendering a blank) and escapes HTML in every value it
@@ -17,8 +18,6 @@ from typing import Any
 from jinja2 import BaseLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
-
-from screener.profile.units import format_money, format_percent
 
 _ANGLES = str.maketrans({"<": "&lt;", ">": "&gt;"})
 _BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")
@@ -107,3 +106,38 @@ def environment(loader: BaseLoader | None = None, *, html: bool = False, escape:
         money=format_money, percent=format_percent, number=_number, date=_date, signed=_signed, label=label
     )
     return env
+
+
+def format_money(dollars: int | None) -> str:
+    """Human form of a dollar amount to three significant figures: ``$5.2M``, ``$643K``, ``$1.53B``."""
+    if dollars is None:
+        return "n/a"
+    if dollars < 0:
+        return f"-{format_money(-dollars)}"
+    if dollars >= 10**15:
+        return f"${dollars / 10**12:,.0f}T"
+    for bound, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if dollars >= bound * 0.9995:  # 999,600 is "$1M", not "$1000K"
+            value = dollars / bound
+            # Three significant figures: $643K, $12.5M, $1.53B; more would be false precision in a memo.
+            digits = 0 if value >= 100 else 1 if value >= 10 else 2
+            text = f"{value:.{digits}f}"
+            text = text.rstrip("0").rstrip(".") if "." in text else text
+            return f"${text}{suffix}"
+    return f"${dollars}"
+
+
+def format_percent(fraction: float | None, digits: int | None = None) -> str:
+    """Human form of a fraction: ``72%``, ``2.5%`` (one decimal below 10%), ``99.9%``.
+
+    A value that is not exactly 100% is never shown as 100% (a 0.999 gross margin is not 100%).
+    """
+    if fraction is None:
+        return "n/a"
+    value = fraction * 100
+    if digits is None:
+        digits = 1 if abs(value) < 10 and round(value, 1) != round(value) else 0
+    text = f"{value:.{digits}f}"
+    if abs(float(text)) == 100 and abs(value) < 100:
+        text = f"{99.9 if value > 0 else -99.9:.1f}"
+    return f"{text}%"

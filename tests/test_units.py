@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from screener.profile.units import MAX_MONEY, UnitError, format_money, format_percent, parse_fraction, parse_money
+from screener.profile.units import MAX_MONEY, UnitError, parse_fraction, parse_money
+from screener.texts import format_money, format_percent
 
 
 @pytest.mark.parametrize(

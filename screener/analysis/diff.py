@@ -173,7 +173,7 @@ def diff_files(
     old_pack: Path, new_pack: Path, inputs: Sequence[Path], on: dt.date, rates: Mapping[str, float], top: int = 10
 ) -> PackDiff:
     """Load both packs and every profile (all problems at once), screen under both, compare."""
-    from screener.jobs.screen import load_profiles
+    from screener.profile.loading import load_profiles
     from screener.rules.rulebook import load_rulebook
     from screener.screening.screener import Screener
 
@@ -186,55 +186,3 @@ def diff_files(
             for path, p in zip(inputs, profiles, strict=True)
         ]
     return diff_results(old_book, new_book, pairs, on, top)
-
-
-def print_diff(diff: PackDiff) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    from screener.cli.report import VERDICT_STYLE, console
-
-    out = console()
-    old, new = diff.old, diff.new
-    out.print(
-        f"[bold]{old.name} {old.version}[/] ({old.hash[:12]}) → [bold]{new.name} {new.version}[/] ({new.hash[:12]}), "
-        f"screened on {diff.screened_on}, {len(diff.companies)} companies"
-    )
-    for setting in diff.settings:
-        out.print(f"  pack: {setting}")
-    by_file = {c.file: c for c in diff.companies}
-
-    def verdict(v: Verdict) -> str:
-        return f"[{VERDICT_STYLE[v]}]{v.value}[/]"
-
-    if diff.verdict_changes:
-        table = Table(title=f"Verdict changes ({len(diff.verdict_changes)})", title_justify="left")
-        for column in ("company", "old", "new", "score", "rules"):
-            table.add_column(column)
-        for file in diff.verdict_changes:
-            c = by_file[file]
-            table.add_row(
-                escape(c.company),
-                verdict(c.old_verdict),
-                verdict(c.new_verdict),
-                f"{c.old_score:.1f} → {c.new_score:.1f}",
-                escape("\n".join(r.describe() for r in c.rules) or "(pack settings)"),
-            )
-        out.print(table)
-    else:
-        out.print("No verdict changes.")
-    if diff.biggest_moves:
-        table = Table(title="Biggest score moves", title_justify="left")
-        for column, justify in (("company", "left"), ("change", "right"), ("score", "right"), ("rules", "left")):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        for file in diff.biggest_moves:
-            c = by_file[file]
-            table.add_row(
-                escape(c.company),
-                f"{c.delta:+.1f}",
-                f"{c.old_score:.1f} → {c.new_score:.1f}",
-                escape("\n".join(r.describe() for r in c.rules)),
-            )
-        out.print(table)
-    else:
-        out.print("No score changes.")

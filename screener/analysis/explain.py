@@ -1,8 +1,8 @@
 """``screen explain``: why each rule matched, did not, or could not be evaluated, comparison by comparison.
 
-The outcome of each rule is the real engine's (through :class:`~screener.screening.Screener`);
+The outcome of each rule is the real engine's (through :class:`~screener.screening.screener.Screener`);
 each comparison's value and truth are read from the same encoded fact the engine saw, decoded
-for people with :meth:`~screener.schema.FieldSpec.decode`. ``agrees`` records whether the
+for people with :meth:`~screener.rules.schema.FieldSpec.decode`. ``agrees`` records whether the
 Python evaluation of the whole condition gives the engine's answer; it always should, and the
 output says so loudly when it does not.
 """
@@ -14,13 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from screener.errors import RuleError
+from screener.errors import RuleError, did_you_mean
 from screener.profile.model import Profile
-from screener.profile.units import format_money
 from screener.rules import conditions
 from screener.rules.schema import FieldSpec, Kind
 from screener.screening.result import Outcome, PackRef, Verdict
 from screener.screening.screener import Screener
+from screener.texts import format_money
 
 
 class _Out(BaseModel):
@@ -107,10 +107,7 @@ def explain_file(
 
     rulebook = load_rulebook(rules)
     if rule_id is not None and rule_id not in {r.id for r in rulebook.rules}:
-        import difflib
-
-        close = difflib.get_close_matches(rule_id, [r.id for r in rulebook.rules], n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(rule_id, [r.id for r in rulebook.rules])
         raise RuleError(f"no rule {rule_id!r} in pack {rulebook.name}{hint}")
     profile = load_profile(profile_path, rates)
     with Screener(rulebook) as screener:
@@ -140,55 +137,3 @@ def show(spec: FieldSpec, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-OUTCOME_STYLE = {
-    Outcome.MATCHED: "[green]matched[/]",
-    Outcome.NOT_MATCHED: "[dim]not matched[/]",
-    Outcome.NOT_EVALUABLE: "[yellow]not evaluable[/]",
-}
-
-
-def print_explanation(explanation: Explanation) -> None:
-    """A table: one block of rows per rule, one row per comparison."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from screener.cli.report import VERDICT_STYLE, console
-    from screener.rules.schema import fields
-
-    out = console()
-    catalogue = fields()
-    verdict = f"[{VERDICT_STYLE[explanation.verdict]}]{explanation.verdict.value.upper()}[/]"
-    out.print(f"[bold]{escape(explanation.company)}[/]  {verdict}  score {explanation.score:.1f}/100")
-    pack = explanation.pack
-    out.print(f"pack {pack.name} {pack.version}, screened on {explanation.screened_on}")
-    table = Table(show_lines=False)
-    for column, justify in (
-        ("rule", "left"),
-        ("outcome", "left"),
-        ("points", "right"),
-        ("test", "left"),
-        ("value read", "left"),
-        ("holds", "left"),
-    ):
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for rule in explanation.rules:
-        points = "KNOCKOUT" if rule.knockout else f"{rule.points:+d}"
-        for number, check in enumerate(rule.checks):
-            spec = catalogue[check.field]
-            read = show(spec, check.value)
-            holds = "[green]yes[/]" if check.held else "[red]no[/]"
-            first = number == 0
-            table.add_row(
-                rule.id if first else "",
-                OUTCOME_STYLE[rule.outcome] if first else "",
-                points if first else "",
-                escape(check.test),
-                escape(read),
-                holds,
-            )
-    out.print(table)
-    for rule in explanation.rules:
-        if not rule.agrees:
-            out.print(f"[bold red]engine disagreement:[/] {rule.id}: the engine said {rule.outcome.value}")

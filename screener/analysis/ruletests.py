@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from screener.errors import Location, Problem, ProfileError, RuleError, ScreenerError
+from screener.errors import Location, Problem, ProfileError, RuleError, ScreenerError, did_you_mean
 from screener.profile.model import Profile, load_profile
 from screener.profile.sources import Document, load_document
 from screener.profile.validation import located_problems
@@ -182,9 +181,7 @@ def _check_rule_ids(doc: Document, spec: TestFile, rulebook: Rulebook) -> None:
             for position, rule_id in enumerate(getattr(test, key)):
                 if rule_id in known:
                     continue
-                close = difflib.get_close_matches(rule_id, known, n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                message = f"no rule {rule_id!r} in pack {rulebook.name}{hint}"
+                message = f"no rule {rule_id!r} in pack {rulebook.name}{did_you_mean(rule_id, known)}"
                 problems.append(Problem(message, doc.locate(("tests", index, key, position)), test.name))
     RuleError.collect(problems)
 
@@ -295,19 +292,3 @@ def _values(screener: Screener, rule_id: str, fact: Mapping[str, Any]) -> str:
         value = spec.decode(fact[path]) if path in fact else None
         read.append(f"{path} = {show(spec, value)}")
     return f"{', '.join(read)}; when {conditions.render(rule.condition)}"
-
-
-def print_report(report: RunReport) -> None:
-    import click
-
-    for result in report.results:
-        mark = click.style("PASS", fg="green") if result.passed else click.style("FAIL", fg="red", bold=True)
-        click.echo(f"{mark}  {result.name}")
-        for failure in result.failures:
-            click.echo(f"      {result.location}: {failure}")
-    passed = len(report.results) - len(report.failed)
-    click.echo(f"{report.pack.name} {report.pack.version}: {passed} passed, {len(report.failed)} failed")
-    exercised = len(report.pack.rules) - len(report.uncovered)
-    click.echo(f"rule coverage: {exercised}/{len(report.pack.rules)} rules exercised ({report.coverage:.0%})")
-    if report.uncovered:
-        click.echo(f"not exercised by any test: {', '.join(report.uncovered)}")

@@ -1,6 +1,6 @@
 """The ``screen batch``, ``screen history`` and ``screen list`` commands.
 
-Thin, like :mod:`screener.cli`, sharing its options from :mod:`screener.cli_common`: parse, call one core function (:func:`screener.batch.run_batch`
+Thin, like :mod:`screener.cli`, sharing its options from :mod:`screener.cli.common`: parse, call one core function (:func:`screener.jobs.batch.run_batch`
 or a :mod:`screener.store` query), print, exit. Heavy imports happen inside the commands.
 """
 
@@ -119,7 +119,7 @@ def batch_command(
     \b
     Examples:
       screen batch deals.jsonl --out ranked.csv
-      screen batch profiles/ export.csv --map screener/mappings/crunchbase.yaml --out ranked.jsonl
+      screen batch profiles/ export.csv --map screener/jobs/mappings/crunchbase.yaml --out ranked.jsonl
       screen batch deals.jsonl --workers 2 --db postgresql://localhost/deals --memos memos/
     """
     from screener.config import load_settings

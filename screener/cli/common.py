@@ -1,6 +1,6 @@
 """Options and error handling shared by every ``screen`` command.
 
-Kept apart from :mod:`screener.cli` so that command modules (``cli_batch``, ``cli_rules``) can
+Kept apart from :mod:`screener.cli.main` so that command modules (``batch``, ``rules``) can
 use them while ``cli`` registers those commands, without an import cycle. Imports only click.
 """
 

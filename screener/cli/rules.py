@@ -79,7 +79,8 @@ def test_command(path: Path | None) -> None:
       screen rules test rules/
       screen rules test rules/small-team-open-model.yaml
     """
-    from screener.analysis.ruletests import print_report, run_pack_tests, tests_path
+    from screener.analysis.ruletests import run_pack_tests, tests_path
+    from screener.cli.analysis_report import print_rule_tests
     from screener.errors import Location, RuleError
     from screener.rules.lint import find_packs
 
@@ -89,7 +90,7 @@ def test_command(path: Path | None) -> None:
     failed = 0
     for pack in packs:
         report = run_pack_tests(pack)
-        print_report(report)
+        print_rule_tests(report)
         failed += len(report.failed)
     if failed:
         sys.exit(int(ExitCode.RULE_ERROR))
@@ -121,7 +122,8 @@ def explain_command(
       screen explain fixtures/tinyllama-legal.yaml
       screen explain fixtures/tinyllama-legal.yaml --rule team-lean --on 2026-11-27 --format json
     """
-    from screener.analysis.explain import explain_file, print_explanation
+    from screener.analysis.explain import explain_file
+    from screener.cli.analysis_report import print_explanation
     from screener.config import load_settings
 
     settings = load_settings(config, fx)
@@ -158,7 +160,8 @@ def diff_command(
       screen diff rules/small-team-open-model.yaml new-pack.yaml fixtures/*.yaml --on 2026-11-27
       screen diff old.yaml new.yaml fixtures/*.yaml --fx EUR=1.08 --format json
     """
-    from screener.analysis.diff import diff_files, print_diff
+    from screener.analysis.diff import diff_files
+    from screener.cli.analysis_report import print_diff
     from screener.config import load_settings
 
     settings = load_settings(config, fx)
@@ -225,7 +228,8 @@ def backtest_command(
       screen backtest rules/ labels.csv --label-column invested --as-of-column decided_on --report backtest.md
       screen backtest rules/ history.csv --map my-mapping.yaml --report backtest.html
     """
-    from screener.analysis.backtest import backtest_file, html, markdown, print_backtest
+    from screener.analysis.backtest import backtest_file, html, markdown
+    from screener.cli.analysis_report import print_backtest
     from screener.config import load_settings
     from screener.files import atomic_write_text
 

@@ -3,7 +3,7 @@
 Reading is split from validating so that a batch can read in one process and validate in
 workers: :func:`read_raw` yields :class:`RawRecord` (where a record is and its unparsed
 payload, numbered in reading order), :func:`validate` turns one into a :class:`Record` holding
-either a valid :class:`~screener.profile.Profile` or every problem found, each located at
+either a valid :class:`~screener.profile.model.Profile` or every problem found, each located at
 ``file:line`` (JSON Lines), ``file:row`` with the column as subject (CSV) or
 ``file:line:column`` (YAML/JSON files). Everything is a generator: memory does not grow with
 the input.
@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from screener.errors import InputError, Location, Problem, ScreenerError
 from screener.jobs.mapping import Mapping as ColumnMapping
 from screener.profile.model import Profile, validate_profile
-from screener.profile.sources import Document, iter_json_lines, load_document, parse_json
+from screener.profile.sources import Document, iter_json_lines, load_document, parse_json, unique_keys
 
 DOCUMENT_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 SUFFIXES = DOCUMENT_SUFFIXES | {".jsonl", ".csv"}
@@ -172,7 +172,7 @@ def validate(raw: RawRecord, rates: Mapping[str, float] | None = None, mapping: 
     context = {"rates": dict(rates or {})}
     if raw.kind == "jsonl":
         try:
-            data = json.loads(raw.payload, object_pairs_hook=_unique_keys)
+            data = json.loads(raw.payload, object_pairs_hook=unique_keys)
             return Record(raw, Profile.model_validate(data, context=context), [])
         except (ValidationError, ValueError, RecursionError):
             pass  # locate every problem the slow way below
@@ -190,14 +190,6 @@ def validate(raw: RawRecord, rates: Mapping[str, float] | None = None, mapping: 
             return Record(raw, None, exc.problems)
         return _validate_doc(raw, doc, rates, doc.data)
     return Record(raw, None, [Problem(str(raw.payload), Location(raw.source))])
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A profile file with a key given twice is refused (sources.py); so is such a JSON Lines record.
-    data = dict(pairs)
-    if len(data) != len(pairs):
-        raise ValueError("duplicate key")
-    return data
 
 
 def _validate_doc(raw: RawRecord, doc: Document, rates: Mapping[str, float] | None, data: Any) -> Record:

@@ -15,7 +15,7 @@ location)::
 
 A cell that is empty or ``-`` means missing (the field is left out), never zero. A column in a
 file that is neither mapped nor ignored is reported once per file. :func:`Mapping.apply` turns a
-row into the nested dict a :class:`~screener.profile.Profile` is validated from, plus the cell
+row into the nested dict a :class:`~screener.profile.model.Profile` is validated from, plus the cell
 problems it met; :data:`MISSING` is the set of cell texts that mean "no value".
 """
 
@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from screener.errors import ConfigError, Location, ScreenerError
+from screener.errors import ConfigError, Location, ScreenerError, did_you_mean
 
 #: Cell texts that mean "no value" (after stripping spaces).
 MISSING = frozenset({"", "-", "—", "n/a", "N/A"})
@@ -64,11 +64,7 @@ class Column(BaseModel):
     def _known_field(cls, value: str) -> str:
         known = profile_fields()
         if value not in known:
-            import difflib
-
-            close = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"{value!r} is not a profile field{hint}")
+            raise ValueError(f"{value!r} is not a profile field{did_you_mean(value, sorted(known))}")
         return value
 
 
@@ -236,5 +232,5 @@ def load_mapping(path: Path | None) -> Mapping:
 
 
 def packaged_mapping(name: str) -> Path:
-    """A mapping shipped inside the package (``screener/mappings/NAME.yaml``)."""
+    """A mapping shipped inside the package (``screener/jobs/mappings/NAME.yaml``)."""
     return Path(__file__).with_name("mappings") / f"{name}.yaml"

@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from screener.errors import Location, Problem, ProfileError, ScreenerError
 from screener.memo import MemoRenderer
-from screener.profile.model import Profile, company_key, load_profile
+from screener.profile.loading import load_profiles, refuse_repeated_companies
 from screener.rules.rulebook import Rulebook, load_rulebook
 from screener.screening.result import ScreeningResult
 from screener.screening.screener import Screener
@@ -41,19 +40,6 @@ class ScreenOutcome:
     results: list[ScreeningResult]
     memos: list[Path]
     database: str | None
-
-
-def load_profiles(paths: list[Path], rates: Mapping[str, float]) -> list[Profile]:
-    """Load every profile, raising one error that lists the problems of all invalid ones."""
-    profiles, problems = [], []
-    for path in paths:
-        try:
-            profiles.append(load_profile(path, rates))
-        except ScreenerError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise ProfileError(problems)
-    return profiles
 
 
 def screen_files(request: ScreenRequest) -> ScreenOutcome:
@@ -90,17 +76,3 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
 
         draft.commit(memos)
     return ScreenOutcome(rulebook, results, [m.path for m in memos], database)
-
-
-def refuse_repeated_companies(paths: list[Path], profiles: list[Profile]) -> None:
-    """Two files describing one company would race for one database row: say so instead."""
-    seen: dict[str, Path] = {}
-    problems = []
-    for path, profile in zip(paths, profiles, strict=True):
-        key = company_key(profile.name, profile.website)
-        if key in seen:
-            message = f"the same company ({key}) as {seen[key]}; screen one of them, or use 'screen batch'"
-            problems.append(Problem(message, Location(str(path))))
-        seen.setdefault(key, path)
-    if problems:
-        raise ProfileError(problems)

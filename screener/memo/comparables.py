@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine
 from screener.memo.context import VERDICT_LABELS, Comparable
 from screener.profile.model import Profile
 from screener.profile.model import company_key as company_key_of
-from screener.profile.units import format_money
 from screener.screening.result import ScreeningResult
+from screener.texts import format_money
 
 LIMIT = 5
 _UNKNOWN_PENALTY = 1.0

@@ -16,10 +16,9 @@ from typing import Any
 from screener.memo.charts import ChartRow, CoverageGauge, ScoreChart, coverage_gauge, score_chart
 from screener.memo.questions import ask
 from screener.profile.model import Profile
-from screener.profile.units import format_money, format_percent
 from screener.screening.result import Outcome, RuleResult, ScreeningResult
 from screener.screening.screener import missing_inputs
-from screener.texts import label
+from screener.texts import format_money, format_percent, label
 
 VERDICT_LABELS = {"strong-fit": "Strong fit", "review": "Review", "pass": "Pass"}
 DATA_TAG = "data"  #: rules with this tag are about the profile's data, not the company

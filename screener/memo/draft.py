@@ -20,6 +20,7 @@ from screener.errors import Location, NotFoundError, ScreenerError, StoreError
 from screener.memo import comparables, files
 from screener.memo.context import MemoContext
 from screener.memo.render import MemoRenderer
+from screener.profile.loading import load_profiles, refuse_repeated_companies
 from screener.profile.model import Profile
 from screener.rules.rulebook import load_rulebook
 from screener.screening.result import ScreeningResult
@@ -88,7 +89,6 @@ def commit(prepared: Sequence[Prepared]) -> None:
 
 def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Prepared]:
     """Screen each profile and write its memo."""
-    from screener.jobs.screen import load_profiles, refuse_repeated_companies
     from screener.screening.screener import Screener
 
     renderer = MemoRenderer(request.templates, request.template, request.output_format)

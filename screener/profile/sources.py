@@ -93,18 +93,23 @@ def load_document(path: Path, max_bytes: int = MAX_BYTES) -> Document:
     return parse_yaml(text, str(path))
 
 
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict, refusing a key given twice (``json.loads``'s ``object_pairs_hook``).
+
+    JSON would keep the last value silently; a profile that says two things about one field is an error.
+    """
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        repeated = next(k for k in data if sum(k == p for p, _ in pairs) > 1)
+        raise ValueError(f"duplicate key {repeated!r}")
+    return data
+
+
 def parse_json(text: str, file: str, line_offset: int = 0) -> Any:
     """Parse JSON text, turning syntax errors, NaN and Infinity into located errors."""
 
     def reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a number Screener accepts")
-
-    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        data = dict(pairs)
-        if len(data) != len(pairs):
-            repeated = next(k for k in data if sum(k == p for p, _ in pairs) > 1)
-            raise ValueError(f"duplicate key {repeated!r}")
-        return data
 
     try:
         return json.loads(text, parse_constant=reject_constant, object_pairs_hook=unique_keys)

@@ -126,38 +126,3 @@ def parse_fraction(value: object, *, allow_above_one: bool = False) -> float:
         hint = f" (did you mean '{number:g}%'?)" if 1 < number <= 100 else ""
         raise UnitError(f"{number:g} is outside 0..1{hint}")
     return number
-
-
-def format_money(dollars: int | None) -> str:
-    """Human form of a dollar amount to three significant figures: ``$5.2M``, ``$643K``, ``$1.53B``."""
-    if dollars is None:
-        return "n/a"
-    if dollars < 0:
-        return f"-{format_money(-dollars)}"
-    if dollars >= 10**15:
-        return f"${dollars / 10**12:,.0f}T"
-    for bound, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if dollars >= bound * 0.9995:  # 999,600 is "$1M", not "$1000K"
-            value = dollars / bound
-            # Three significant figures: $643K, $12.5M, $1.53B; more would be false precision in a memo.
-            digits = 0 if value >= 100 else 1 if value >= 10 else 2
-            text = f"{value:.{digits}f}"
-            text = text.rstrip("0").rstrip(".") if "." in text else text
-            return f"${text}{suffix}"
-    return f"${dollars}"
-
-
-def format_percent(fraction: float | None, digits: int | None = None) -> str:
-    """Human form of a fraction: ``72%``, ``2.5%`` (one decimal below 10%), ``99.9%``.
-
-    A value that is not exactly 100% is never shown as 100% (a 0.999 gross margin is not 100%).
-    """
-    if fraction is None:
-        return "n/a"
-    value = fraction * 100
-    if digits is None:
-        digits = 1 if abs(value) < 10 and round(value, 1) != round(value) else 0
-    text = f"{value:.{digits}f}"
-    if abs(float(text)) == 100 and abs(value) < 100:
-        text = f"{99.9 if value > 0 else -99.9:.1f}"
-    return f"{text}%"

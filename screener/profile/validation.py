@@ -7,14 +7,13 @@ the model's own fields, and every error is reported, not just the first.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from screener.errors import Problem
+from screener.errors import Problem, did_you_mean
 from screener.profile.sources import Document, PathKey, problem_at
 
 
@@ -48,9 +47,7 @@ def _message(error: Mapping[str, Any], path: PathKey, root: type[BaseModel]) -> 
     if kind == "enum":
         expected = str(error["ctx"]["expected"])
         choices = re.findall(r"'([^']*)'", expected)
-        close = difflib.get_close_matches(str(error["input"]), choices, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"{error['input']!r} is not one of: {expected}{hint}"
+        return f"{error['input']!r} is not one of: {expected}{did_you_mean(str(error['input']), choices)}"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
@@ -65,8 +62,7 @@ def _unknown_field(path: PathKey, root: type[BaseModel]) -> str:
         model = _model_of(info.annotation) if info else model
     known = sorted(model.model_fields) if model else []
     name = str(path[-1])
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else f"; known fields here: {', '.join(known)}"
+    hint = did_you_mean(name, known) or f"; known fields here: {', '.join(known)}"
     return f"unknown field {name!r}{hint}"
 
 

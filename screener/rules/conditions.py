@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import difflib
 import enum
 import operator
 from collections import Counter
@@ -23,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from screener.errors import did_you_mean
 from screener.profile.units import UnitError, parse_fraction, parse_money
 from screener.rules.schema import FieldSpec, Kind, fields
 
@@ -248,9 +248,7 @@ class _Parser:
             return None
         spec = self.catalogue.get(path)
         if spec is None:
-            close = difflib.get_close_matches(path, list(self.catalogue), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            self.fail(node, f"unknown field {path!r}{hint}")
+            self.fail(node, f"unknown field {path!r}{did_you_mean(path, self.catalogue)}")
         return spec
 
 
@@ -321,9 +319,7 @@ def coerce(spec: FieldSpec, literal: Any) -> Any:
     if kind is Kind.ENUM:
         value = "-".join(literal.strip().lower().replace("_", " ").split())
         if value not in spec.choices:
-            close = difflib.get_close_matches(value, spec.choices, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"{literal!r} is not one of {', '.join(spec.choices)}{hint}")
+            raise ValueError(f"{literal!r} is not one of {', '.join(spec.choices)}{did_you_mean(value, spec.choices)}")
         return value
     if kind is Kind.DATE:
         try:

@@ -19,7 +19,7 @@ durable-rules 2.0.28 is an unmaintained C extension. Measured facts this module 
 - A rule whose only condition is ``$nex`` loops forever: every rule is anchored on a marker
   field every fact carries.
 - Floats in exponent form and inf break the parser, NaN never matches: facts must contain only
-  strings, booleans and integers (:mod:`screener.schema` encodes them so); we check.
+  strings, booleans and integers (:mod:`screener.rules.schema` encodes them so); we check.
 - ``$or`` fires a rule once per true branch: matches are collected into a set.
 - Python 3.13 cannot import the extension: we say so instead of a linker error.
 """

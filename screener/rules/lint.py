@@ -1,6 +1,6 @@
 """``screen rules check``: everything loading a pack reports, plus what only static analysis sees.
 
-Loading (:func:`screener.rulebook.compile_document`) already rejects bad shape, unknown fields,
+Loading (:func:`screener.rules.rulebook.compile_document`) already rejects bad shape, unknown fields,
 type mismatches, duplicate ids, missing points and out-of-range thresholds. On top of that this
 module reasons about each condition without running it:
 

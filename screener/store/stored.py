@@ -1,6 +1,6 @@
 """The stored form of a screening, built fast for batches of millions.
 
-A batch saves, per company, a row with the :func:`screener.packing.details` of
+A batch saves, per company, a row with the :func:`screener.store.packing.details` of
 ``Screener.result(..., explain=False)`` and writes a ranked row. Building the typed result (or even
 its dict) and serialising it cost several times the engine's own time, so :class:`StoredResults`
 builds the details' JSON text from parts prepared once:
@@ -68,7 +68,7 @@ class _Frame:
 
 
 class StoredResults:
-    """Scores profiles into :class:`Stored` with one :class:`~screener.screening.Screener`."""
+    """Scores profiles into :class:`Stored` with one :class:`~screener.screening.screener.Screener`."""
 
     def __init__(self, screener: Screener):
         self.screener = screener

@@ -27,7 +27,7 @@ from screener.store.tables import PackRulesRow, Screening
 class Encoded:
     """One screening ready to write: its columns, the JSON ones already encoded as JSON text.
 
-    A batch builds these straight from its own encoding of the result (:mod:`screener.stored`),
+    A batch builds these straight from its own encoding of the result (:mod:`screener.store.stored`),
     so nothing is turned into dicts only to be serialised again.
     """
 

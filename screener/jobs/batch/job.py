@@ -10,7 +10,7 @@ duplicate index as chunks come back, in input order.
 kept once; transitively, so a record named like one company at another's domain joins them. The
 winner is the record with the most key fields filled in (those the completeness figure counts);
 on a tie, the one with the latest ``as_of`` (a record without ``as_of`` is oldest); on a tie, the
-one read first. Its company key (:func:`~screener.profile.company_key`) is the company's.
+one read first. Its company key (:func:`~screener.profile.model.company_key`) is the company's.
 
 Every record is scored as it comes, before it is known whether a later record of the same
 company beats it, so that no record is validated twice. When the pass found duplicates, they

@@ -83,8 +83,8 @@ class WorkerConfig:
 @dataclass
 class WorkerState:
     config: WorkerConfig
-    screener: Any  #: screener.screening.Screener, built once per worker
-    stored: Any  #: screener.stored.StoredResults over that screener
+    screener: Any  #: a screener.screening.screener.Screener, built once per worker
+    stored: Any  #: a screener.store.stored.StoredResults over that screener
     store: Any = None  #: a SQLAlchemy engine, or None
     renderer: Any = None  #: a MemoRenderer, or None
 

@@ -1,7 +1,7 @@
 """Store each pack's rules once: ``pack_rules``, and per screening only its ``details``.
 
 Each row of 0001 held its full result (about 10 KB, mostly the pack's rule titles and tags).
-The upgrade splits every stored result with ``screener.packing`` into the pack's part, stored
+The upgrade splits every stored result with ``screener.store.packing`` into the pack's part, stored
 once per pack hash, and the row's ``details``, and checks that the two join back into exactly
 the stored result; the downgrade joins them back. Rows are converted a page at a time, so a
 large database is not read into memory. A row that cannot be converted stops the migration
