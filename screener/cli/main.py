@@ -9,7 +9,6 @@ registered here.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import click
@@ -27,7 +26,6 @@ from screener.cli.common import (
 )
 from screener.cli.memo import memo_command, templates_group
 from screener.cli.rules import backtest_command, diff_command, explain_command, rules_group
-from screener.errors import ConfigError
 
 
 class _DefaultGroup(click.Group):
@@ -134,13 +132,5 @@ main.add_command(templates_group)
 
 
 def run() -> None:
-    """Entry point: refuse unsupported Pythons with a sentence, not a linker error."""
-    if sys.version_info[:2] >= (3, 13):
-        version = ".".join(map(str, sys.version_info[:2]))
-        click.echo(
-            f"error: Python {version} is not supported: the rule engine durable-rules 2.0.28 calls a C API "
-            "removed in Python 3.13. Use Python 3.11 or 3.12.",
-            err=True,
-        )
-        sys.exit(int(ConfigError.exit_code))
+    """Entry point of the ``screen`` command."""
     main()

@@ -21,7 +21,9 @@ durable-rules 2.0.28 is an unmaintained C extension. Measured facts this module 
 - Floats in exponent form and inf break the parser, NaN never matches: facts must contain only
   strings, booleans and integers (:mod:`screener.rules.schema` encodes them so); we check.
 - ``$or`` fires a rule once per true branch: matches are collected into a set.
-- Python 3.13 cannot import the extension: we say so instead of a linker error.
+- On Python 3.13 the extension builds but fails to import (it calls ``PyEval_CallObject``, which
+  3.13 removed) unless it was compiled with ``CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject``:
+  we say so, with the command that rebuilds it, instead of a linker error.
 """
 
 from __future__ import annotations
@@ -47,27 +49,34 @@ ANCHOR = "screener_fact"
 #: nothing (code 1) corrupts the extension's heap (segfault or abort a few hundred engines later),
 #: so no assert may match nothing; the sentinel's own matches are dropped.
 SENTINEL = "sentinel"
-SUPPORTED_PYTHON = ((3, 11), (3, 12))
+#: The compiler flag that lets durable-rules 2.0.28 build for Python 3.13 (harmless before 3.13).
+BUILD_FLAGS = "CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject"
 _names = itertools.count()
 
 
 def load_extension() -> ModuleType:
     """Import durable-rules' C extension, explaining the known ways it fails."""
-    if sys.version_info[:2] > SUPPORTED_PYTHON[-1]:
-        version = ".".join(map(str, sys.version_info[:2]))
-        raise EngineError(
-            f"Python {version} is not supported: durable-rules 2.0.28 (the rule engine) calls a C API "
-            "removed in Python 3.13. Use Python 3.11 or 3.12."
-        )
     try:
         import durable_rules_engine
     except ImportError as exc:
-        raise EngineError(
-            f"the durable-rules engine cannot be loaded ({exc}); reinstall with "
-            "'pip install --force-reinstall durable-rules==2.0.28' (it compiles C: gcc and Python headers needed)"
-        ) from None
+        raise EngineError(import_failure(exc)) from None
     module: ModuleType = durable_rules_engine
     return module
+
+
+def import_failure(exc: ImportError) -> str:
+    """What to tell a user whose durable-rules extension does not import, and how to rebuild it."""
+    rebuild = (
+        f"{BUILD_FLAGS} pip install --no-cache-dir --force-reinstall durable-rules==2.0.28"
+        " (it compiles C: gcc and the Python headers are needed)"
+    )
+    if "PyEval_CallObject" in str(exc):
+        version = ".".join(map(str, sys.version_info[:2]))
+        return (
+            f"the durable-rules engine was built for Python {version} without the flag it needs there "
+            f"(it calls PyEval_CallObject, which Python 3.13 removed); rebuild it with: {rebuild}"
+        )
+    return f"the durable-rules engine cannot be loaded ({exc}); rebuild it with: {rebuild}"
 
 
 def partition(rules: Iterable[tuple[int, int]], limit: int = conditions.ENGINE_MATCH_LIMIT - 2) -> list[list[int]]:
