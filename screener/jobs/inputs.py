@@ -8,26 +8,43 @@ either a valid :class:`~screener.profile.model.Profile` or every problem found, 
 ``file:line:column`` (YAML/JSON files). Everything is a generator: memory does not grow with
 the input.
 
+Every physical record is one raw record, also one that cannot be read: bytes that are not UTF-8
+are kept as surrogate escapes and rejected with their line and column, a line or row longer
+than the document bound is skipped unread and rejected, and reading goes on with the next. A
+CSV header that names a column twice is refused before anything is read
+(:func:`header_problems`).
+
 A JSON Lines record is validated straight from its text with pydantic's JSON parser (the fast
 path); only when that fails is it parsed again to locate every problem.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from pydantic import ValidationError
 
 from screener.errors import InputError, Location, Problem, ScreenerError
 from screener.jobs.mapping import Mapping as ColumnMapping
 from screener.profile.model import Profile, validate_profile
-from screener.profile.sources import Document, iter_json_lines, load_document, parse_json, unique_keys
+from screener.profile.sources import (
+    MAX_BYTES,
+    Document,
+    bounded_lines,
+    iter_json_lines,
+    load_document,
+    parse_json,
+    printable,
+    undecodable,
+    unique_keys,
+)
 
 DOCUMENT_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 SUFFIXES = DOCUMENT_SUFFIXES | {".jsonl", ".csv"}
@@ -118,17 +135,25 @@ def read_raw(
     mapping: ColumnMapping | None = None,
     warn: Callable[[Problem], None] | None = None,
 ) -> Iterator[RawRecord]:
-    """Every record of ``files`` (see :func:`expand`), unvalidated, in order."""
+    """Every record of ``files`` (see :func:`expand`), unvalidated, in order.
+
+    Every physical record is one RawRecord, whatever it holds: a line or row that cannot be read
+    (bytes that are not UTF-8, longer than the document bound, broken CSV quoting) is one
+    record that validating rejects with its location, and reading goes on with the next.
+    """
     seq = 0
     for path in files:
         suffix, source = path.suffix.lower(), str(path)
         if suffix == ".jsonl":
             try:
                 for number, text in iter_json_lines(path):
-                    yield RawRecord(seq, source, number, "jsonl", text)
+                    if text is None:
+                        yield RawRecord(seq, source, number, "unreadable", _too_long("line"))
+                    else:
+                        yield RawRecord(seq, source, number, "jsonl", text)
                     seq += 1
-            except (OSError, UnicodeDecodeError) as exc:
-                yield RawRecord(seq, source, 0, "unreadable", f"cannot read file: {exc}")
+            except OSError as exc:
+                yield RawRecord(seq, source, 0, "unreadable", f"cannot read file: {exc.strerror or exc}")
                 seq += 1
         elif suffix == ".csv":
             if mapping is None:
@@ -141,14 +166,103 @@ def read_raw(
             seq += 1
 
 
+def _too_long(what: str) -> str:
+    return f"the {what} is longer than {MAX_BYTES:,} characters, the most one record may be; it was not read"
+
+
+class _RowTooLong(Exception):
+    """Raised through the CSV reader by :class:`_CsvLines` for a row over the document bound."""
+
+
+class _CsvLines:
+    """The lines of a CSV file as the csv module reads them, each row bounded by the document bound.
+
+    A row longer than :data:`~screener.profile.sources.MAX_BYTES` raises :class:`_RowTooLong`
+    through the reader (which can read on afterwards) instead of growing without bound.
+    ``number`` is the last line read; :meth:`row_done` starts the count of the next row.
+    """
+
+    def __init__(self, handle: IO[str]):
+        self.lines = bounded_lines(handle)
+        self.number = 0
+        self.chars = 0
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.number += 1
+        self.chars += len(line) if line is not None else MAX_BYTES + 1
+        if line is None or self.chars > MAX_BYTES:
+            raise _RowTooLong
+        return line
+
+    def row_done(self) -> None:
+        self.chars = 0
+
+
+@contextlib.contextmanager
+def open_csv(path: Path, mapping: ColumnMapping) -> Iterator[tuple[_CsvLines, Iterator[list[str]]]]:
+    """A CSV file's bounded lines and its csv reader (bytes that are not UTF-8 kept as surrogate escapes)."""
+    # A cell may be as long as a whole profile document; the csv module's default is 128 KiB.
+    if csv.field_size_limit() < MAX_BYTES:
+        csv.field_size_limit(MAX_BYTES)
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        lines = _CsvLines(handle)
+        yield lines, csv.reader(lines, delimiter=mapping.delimiter)
+
+
+def header_problems(files: Iterable[Path], mapping: ColumnMapping | None) -> list[Problem]:
+    """What is wrong with the header of each CSV input, before any record is read.
+
+    A column named twice would leave one of its cells unread in every row; a header that is not
+    UTF-8 cannot name the mapping's columns.
+    """
+    problems = []
+    for path in files:
+        if path.suffix.lower() != ".csv" or mapping is None:
+            continue
+        try:
+            with open_csv(path, mapping) as (_, reader):
+                header = next(reader, [])
+        except (OSError, csv.Error, _RowTooLong):
+            continue  # reading the file reports it, as one record
+        problems.extend(_header_problems(header, str(path)))
+    return problems
+
+
+def _header_problems(header: list[str], source: str) -> list[Problem]:
+    problems = []
+    first: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        bad = undecodable(name)
+        if bad:
+            problems.append(Problem(f"header column {number}: {bad}", Location(source, 1)))
+        elif name in first:
+            problems.append(
+                Problem(
+                    f"column {name!r} appears twice in the header (columns {first[name]} and {number}); "
+                    "rename one, or remove it",
+                    Location(source, 1),
+                )
+            )
+        first.setdefault(name, number)
+    return problems
+
+
 def _read_csv(
     path: Path, mapping: ColumnMapping, warn: Callable[[Problem], None] | None, seq: int
 ) -> Iterator[RawRecord]:
     source = str(path)
+    start = 1
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle, delimiter=mapping.delimiter)
-            header = [c for c in reader.fieldnames or [] if c is not None]
+        with open_csv(path, mapping) as (lines, reader):
+            try:
+                header = next(reader, [])
+            except (csv.Error, _RowTooLong):
+                header = []
+            lines.row_done()
             unknown = mapping.unknown_columns(header)
             if unknown and warn is not None:
                 warn(
@@ -159,18 +273,43 @@ def _read_csv(
                         level="warning",
                     )
                 )
-            for row in reader:
-                # A row with more cells than the header keeps the extras under None: an error for that row.
-                yield RawRecord(seq, source, reader.line_num, "csv", row)
+            width = len(header)
+            while True:
+                start = lines.number + 1
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except _RowTooLong:
+                    yield RawRecord(seq, source, start, "unreadable", _too_long("row"))
+                except csv.Error as exc:
+                    yield RawRecord(seq, source, start, "unreadable", f"cannot read the row: {exc}")
+                else:
+                    if not cells:
+                        lines.row_done()
+                        continue  # a blank line is no record
+                    row: dict[str | None, Any] = dict(zip(header, cells, strict=False))
+                    if len(cells) > width:
+                        # More cells than the header has columns: kept under None, an error for that row.
+                        row[None] = cells[width:]
+                    yield RawRecord(seq, source, start, "csv", row)
+                lines.row_done()
                 seq += 1
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        yield RawRecord(seq, source, 0, "unreadable", f"cannot read file: {exc}")
+    except OSError as exc:
+        yield RawRecord(
+            seq, source, start if start > 1 else 0, "unreadable", f"cannot read file: {exc.strerror or exc}"
+        )
 
 
 def validate(raw: RawRecord, rates: Mapping[str, float] | None = None, mapping: ColumnMapping | None = None) -> Record:
     """Validate one raw record: a profile, or every problem found."""
     context = {"rates": dict(rates or {})}
     if raw.kind == "jsonl":
+        bad = undecodable(raw.payload)
+        if bad is not None:
+            return Record(
+                raw, None, [Problem(bad, Location(raw.source, raw.line))], printable(raw.payload.rstrip("\n"))
+            )
         try:
             data = json.loads(raw.payload, object_pairs_hook=unique_keys)
             return Record(raw, Profile.model_validate(data, context=context), [])
@@ -189,7 +328,7 @@ def validate(raw: RawRecord, rates: Mapping[str, float] | None = None, mapping: 
         except ScreenerError as exc:
             return Record(raw, None, exc.problems)
         return _validate_doc(raw, doc, rates, doc.data)
-    return Record(raw, None, [Problem(str(raw.payload), Location(raw.source))])
+    return Record(raw, None, [Problem(str(raw.payload), Location(raw.source, raw.line))])
 
 
 def _validate_doc(raw: RawRecord, doc: Document, rates: Mapping[str, float] | None, data: Any) -> Record:
@@ -204,6 +343,14 @@ def _validate_row(raw: RawRecord, rates: Mapping[str, float] | None, mapping: Co
     row: dict[Any, Any] = raw.payload
     where = Location(raw.source, raw.line)
     problems = []
+    for column, cell in row.items():
+        bad = undecodable(cell) if isinstance(cell, str) else None
+        if bad is not None:
+            problems.append(Problem(bad, where, column or ""))
+    if problems:  # the row's text cannot be trusted: report the bytes, not what they would mean
+        return Record(
+            raw, None, problems, {k: printable(v) if isinstance(v, str) else v for k, v in row.items() if k is not None}
+        )
     if row.get(None):
         problems.append(Problem(f"{len(row[None])} more cell(s) than the header has columns", where))
     data, origin, cell_problems = mapping.apply(row)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from screener.errors import InputError, Location, Problem
 
@@ -214,12 +215,64 @@ class _Builder:
         return value
 
 
-def iter_json_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, text) for every non-blank line of a JSON Lines file."""
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
+def iter_json_lines(path: Path, max_chars: int = MAX_BYTES) -> Iterator[tuple[int, str | None]]:
+    """Yield (line number, text) for every non-blank line of a JSON Lines file.
+
+    Reading never stops at a bad line: bytes that are not UTF-8 are kept as surrogate escapes
+    (:func:`undecodable` names the first), and a line longer than ``max_chars`` (the document
+    bound) is skipped unread and yielded as None, so that every line is one record.
+    """
+    with path.open(encoding="utf-8-sig", errors="surrogateescape") as handle:
+        for number, line in enumerate(bounded_lines(handle, max_chars), start=1):
+            if line is None or line.strip():
                 yield number, line
+
+
+def bounded_lines(handle: IO[str], max_chars: int = MAX_BYTES) -> Iterator[str | None]:
+    """Every line of ``handle``, None for a line over ``max_chars`` (its rest skipped without keeping it).
+
+    Memory stays bounded whatever the file holds: a file with no line break is read in pieces.
+    """
+    while line := handle.readline(max_chars + 1):
+        if len(line) > max_chars and not line.endswith(("\n", "\r")):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(("\n", "\r")):
+                pass
+            yield None
+            continue
+        yield line
+
+
+def undecodable(text: str) -> str | None:
+    """What is wrong with text read with surrogate escapes (or holding a lone surrogate), or None.
+
+    The message names the first byte that is not UTF-8, and its 1-based column.
+    """
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        if 0xDC80 <= code <= 0xDCFF:  # a byte kept by the surrogateescape error handler
+            return f"not UTF-8 text: byte 0x{code - 0xDC00:02X} at column {exc.start + 1} (save the file as UTF-8)"
+        return f"not text: a lone surrogate (U+{code:04X}) at column {exc.start + 1}"
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` with each byte that was not UTF-8 shown as ``\\xNN`` and any other lone surrogate as
+    ``\\uNNNN``: writable as UTF-8 (for messages and the rejects file)."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub(_show_surrogate, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _show_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def problem_at(doc: Document, path: PathKey, message: str) -> Problem:

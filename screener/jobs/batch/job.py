@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from screener.errors import ConfigError, Location
+from screener.errors import ConfigError, InputError, Location
 from screener.files import atomic_writer
 from screener.jobs.batch.duplicates import Index
 from screener.jobs.batch.ranked import write_ranked
@@ -48,7 +48,7 @@ from screener.jobs.batch.workers import (
     Workers,
     rare_full_collections,
 )
-from screener.jobs.inputs import expand
+from screener.jobs.inputs import expand, header_problems
 from screener.jobs.mapping import load_mapping
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
@@ -85,6 +85,7 @@ def run_batch(request: BatchRequest) -> BatchSummary:
     mapping = (
         load_mapping(request.mapping) if request.mapping or any(f.suffix.lower() == ".csv" for f in files) else None
     )
+    InputError.collect(header_problems(files, mapping))  # a file every row of which would be misread
     rulebook = load_rulebook(request.rules)  # once, here: a bad pack fails before any work
     rejects_file = rejects_path(request)
     summary = BatchSummary(rejects=rejects_file)

@@ -34,7 +34,10 @@ def write_reject(
     except ValueError:  # NaN or Infinity in the record: keep it as the text it was read as
         entry["record"] = json.dumps(data, ensure_ascii=False, default=str)
         text = json.dumps(entry, ensure_ascii=False, default=str)
-    handle.write(text)
+    try:
+        handle.write(text)
+    except UnicodeEncodeError:  # a lone surrogate got through: JSON's own escapes keep it as data
+        handle.write(json.dumps(entry, default=str))
     handle.write("\n")
 
 
