@@ -58,6 +58,12 @@ def rows(url: str) -> list[tuple[str, float]]:
         engine.dispose()
 
 
+def ranking(row: dict) -> tuple:
+    """The documented ranking of a ranked output row (CSV cells or JSON values)."""
+    verdicts = ["strong-fit", "review", "pass"]
+    return (verdicts.index(row["verdict"]), bool(row["knockouts"]), -float(row["score"]), -float(row["coverage"]))
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
@@ -83,7 +89,7 @@ def test_jsonl_folder_and_csv_in_one_batch(db_url, tmp_path, write):
     ranked = read_csv(out)
     assert sorted(r["key"] for r in ranked) == ["acme.ai", "company1.ai", "company2.ai", "delta", "gamma.ai"]
     assert [int(r["rank"]) for r in ranked] == [1, 2, 3, 4, 5]
-    assert [float(r["score"]) for r in ranked] == sorted((float(r["score"]) for r in ranked), reverse=True)
+    assert ranked == sorted(ranked, key=ranking)  # verdict, knockouts last, score, coverage
     assert list(ranked[0]) == ["rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts",
                                "reasons", "source", "line"]  # fmt: skip
     rejects = [json.loads(line) for line in (tmp_path / "ranked.rejects.jsonl").read_text().splitlines()]
@@ -133,8 +139,9 @@ def test_duplicate_rule_most_complete_then_latest_then_first(tmp_path):
     ]  # fmt: skip
     assert dupes[0]["record"] == sparse
     assert dupes[0]["errors"][0]["message"] == (
-        f"duplicate of company 'acme.ai' ({path}:2): same website domain or same normalised name; that record is "
-        "kept because it has more key fields filled in, else a later as_of, else it was read first"
+        f"duplicate of company 'acme.ai' ({path}:2): same website domain (without a website: same normalised "
+        "name); that record is kept because it has more key fields filled in, else a later as_of, else it was "
+        "read first"
     )
 
 
@@ -150,7 +157,8 @@ def test_duplicates_match_on_domain_or_name_and_leave_one_row(db_url, tmp_path):
     ]
     path = write_jsonl(tmp_path / "deals.jsonl", records)
     out = tmp_path / "o.jsonl"
-    code, stdout, _ = batch(str(path), "--db", db_url, "--out", str(out), "--format", "json", "--chunk-size", "2")
+    code, stdout, _ = batch(str(path), "--db", db_url, "--out", str(out), "--format", "json", "--chunk-size", "2",
+                            "--duplicates", "domain-or-name")  # fmt: skip
     summary = json.loads(stdout)
     assert code == ExitCode.OK
     assert (summary["read"], summary["scored"], summary["duplicates"]) == (6, 2, 4)
@@ -172,7 +180,7 @@ def test_a_loser_under_another_key_loses_its_memo_unless_edited(tmp_path):
     ]
     path = write_jsonl(tmp_path / "deals.jsonl", records)
     memos = tmp_path / "memos"
-    args = (str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "pass")
+    args = (str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "pass", "--duplicates", "domain-or-name")
     code, _, stderr = batch(*args)
     assert code == ExitCode.OK, stderr
     assert sorted(p.name for p in memos.iterdir()) == ["acme.ai.md"]  # not acme-ai.md, the loser's
@@ -573,7 +581,8 @@ def test_batch_memos_are_one_per_kept_company_and_stamped_for_it(tmp_path, recor
     memos = tmp_path / "memos"
     for workers in ("1", "2"):
         code, stdout, stderr = batch(str(path), "--no-db", "--memos", str(memos), "--memo-verdict", "pass",
-                                     "--workers", workers, "--chunk-size", "1", "--format", "json")  # fmt: skip
+                                     "--workers", workers, "--chunk-size", "1", "--format", "json",
+                                     "--duplicates", "domain-or-name")  # fmt: skip
         assert code == ExitCode.OK, stderr
         written = {p.name: files.inspect(p) for p in memos.iterdir()}
         assert {m.company for m in written.values()} == kept
@@ -581,20 +590,44 @@ def test_batch_memos_are_one_per_kept_company_and_stamped_for_it(tmp_path, recor
         assert json.loads(stdout)["memos"] == len(written) == len(kept)
 
 
-def test_a_shared_name_across_two_domains_is_a_duplicate_with_a_warning_unless_asked_otherwise(tmp_path):
+def test_records_at_different_domains_are_different_companies_unless_asked_otherwise(tmp_path):
+    """Issue 12: three "Stealth Startup" records at three websites were one company, and a 300-person one lost."""
     records = [
-        {"name": "Nova", "website": "nova.ai", "team": {"size": 5}},
-        {"name": "Nova", "website": "novahealth.com"},
+        {"name": "Stealth Startup", "website": "alpha.ai", "team": {"size": 4}, "stage": "seed"},
+        {"name": "Stealth Startup", "website": "https://beta.io", "team": {"size": 300}},
+        {"name": "Stealth Startup", "website": "gamma.dev"},
     ]
     path = write_jsonl(tmp_path / "deals.jsonl", records)
-    code, stdout, stderr = batch(str(path), "--no-db", "--format", "json", "--rejects", str(tmp_path / "r.jsonl"))
-    assert code == ExitCode.OK and json.loads(stdout)["duplicates"] == 1
+    out = tmp_path / "o.jsonl"
+    code, stdout, stderr = batch(str(path), "--no-db", "--format", "json", "--out", str(out))
+    assert code == ExitCode.OK and stderr == ""
+    assert (json.loads(stdout)["scored"], json.loads(stdout)["duplicates"]) == (3, 0)
+    assert sorted(r["key"] for r in map(json.loads, out.read_text().splitlines())) == ["alpha.ai", "beta.io",
+                                                                                        "gamma.dev"]  # fmt: skip
+    assert (tmp_path / "o.rejects.jsonl").read_text() == ""
+    # Asked for, a shared name joins them (with a warning); the most complete record is kept.
+    code, stdout, stderr = batch(str(path), "--no-db", "--format", "json", "--out", str(out),
+                                 "--duplicates", "domain-or-name")  # fmt: skip
+    assert code == ExitCode.OK and json.loads(stdout)["duplicates"] == 2
+    assert [r["key"] for r in map(json.loads, out.read_text().splitlines())] == ["alpha.ai"]
     assert stderr == (
-        f"warning: {tmp_path / 'r.jsonl'}: 1 record(s) at one website domain were taken for duplicates of a company "
-        "at another, because they share its normalised name (directly or through another record); see the rejects "
-        "file. If different websites mean different companies in this data, run with --duplicates domain-else-name\n"
+        f"warning: {tmp_path / 'o.rejects.jsonl'}: 2 record(s) at one website domain were taken for duplicates of "
+        "a company at another, because they share its normalised name (directly or through another record), as "
+        "--duplicates domain-or-name asks; see the rejects file. Without that option, different websites are "
+        "different companies\n"
     )
-    code, stdout, stderr = batch(str(path), "--no-db", "--format", "json", "--rejects", str(tmp_path / "r.jsonl"),
-                                 "--duplicates", "domain-else-name")  # fmt: skip
-    assert code == ExitCode.OK and json.loads(stdout)["duplicates"] == 0 and json.loads(stdout)["scored"] == 2
-    assert stderr == ""
+
+
+def test_by_default_a_name_joins_only_records_without_a_website(tmp_path):
+    records = [
+        {"name": "Nova", "team": {"size": 5}},
+        {"name": "NOVA Inc", "stage": "seed"},  # the same normalised name, no website: one company
+        {"name": "Nova", "website": "nova.ai"},  # a website: its own company, keyed by domain
+    ]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    out = tmp_path / "o.jsonl"
+    code, stdout, _ = batch(str(path), "--no-db", "--format", "json", "--out", str(out))
+    assert code == ExitCode.OK and json.loads(stdout)["duplicates"] == 1
+    assert sorted((r["key"], r["line"]) for r in map(json.loads, out.read_text().splitlines())) == [
+        ("nova", 1), ("nova.ai", 3),
+    ]  # fmt: skip

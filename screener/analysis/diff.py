@@ -1,7 +1,8 @@
 """``screen diff``: what changes for real companies when a rule pack changes.
 
 Every profile is screened under the old and the new pack (same date, same rates). The report
-lists the companies whose verdict changes, the biggest score moves, and for each company the
+lists the companies whose verdict changes (ranked as under the new pack: verdict, knockouts
+last, score, coverage), the biggest score moves, and for each company the
 rules responsible: rules present in both packs whose outcome or points differ, and rules
 added or removed that could be evaluated for it (an evaluable rule moves the score's range
 even when it does not match). Changes of thresholds or minimum coverage are reported for the
@@ -17,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from screener.rules.rulebook import Rulebook
+from screener.screening.ranking import rank_key
 from screener.screening.result import Outcome, PackRef, RuleResult, ScreeningResult, Verdict
 
 
@@ -54,6 +56,10 @@ class CompanyDiff(_Out):
     old_score: float
     new_score: float
     delta: float
+    old_coverage: float
+    new_coverage: float
+    old_knockouts: list[str] = Field(description="matched knockout rules under the old pack")
+    new_knockouts: list[str] = Field(description="matched knockout rules under the new pack")
     rules: list[RuleChange] = Field(description="rules whose outcome or points differ for this company")
 
     @property
@@ -67,7 +73,9 @@ class PackDiff(_Out):
     screened_on: dt.date
     settings: list[str] = Field(description="pack-level changes: thresholds, minimum coverage")
     companies: list[CompanyDiff] = Field(description="every company, in input order")
-    verdict_changes: list[str] = Field(description="files of companies whose verdict changes")
+    verdict_changes: list[str] = Field(
+        description="files of companies whose verdict changes, ranked as under the new pack (screening.ranking)"
+    )
     biggest_moves: list[str] = Field(description="files of the companies with the largest score moves, largest first")
 
     def to_json(self) -> str:
@@ -91,18 +99,26 @@ def diff_results(
             old_score=old.score,
             new_score=new.score,
             delta=round(new.score - old.score, 1),
+            old_coverage=old.coverage,
+            new_coverage=new.coverage,
+            old_knockouts=old.knockouts,
+            new_knockouts=new.knockouts,
             rules=rule_changes(old.rules, new.rules),
         )
         for file, old, new in pairs
     ]
     moved = sorted((c for c in companies if c.delta), key=lambda c: (-abs(c.delta), c.file))
+    changed = sorted(
+        (c for c in companies if c.verdict_changed),
+        key=lambda c: (*rank_key(c.new_verdict, bool(c.new_knockouts), c.new_score, c.new_coverage), c.file),
+    )
     return PackDiff(
         old=pairs[0][1].pack if pairs else _ref(old_book),
         new=pairs[0][2].pack if pairs else _ref(new_book),
         screened_on=on,
         settings=setting_changes(old_book, new_book),
         companies=companies,
-        verdict_changes=[c.file for c in companies if c.verdict_changed],
+        verdict_changes=[c.file for c in changed],
         biggest_moves=[c.file for c in moved[:top]],
     )
 

@@ -51,11 +51,12 @@ _VERDICTS = ("strong-fit", "review", "pass")
 )
 @click.option(
     "--duplicates",
-    type=click.Choice(("domain-or-name", "domain-else-name")),
-    default="domain-or-name",
+    type=click.Choice(("domain-else-name", "domain-or-name")),
+    default="domain-else-name",
     show_default=True,
-    help="When two records are one company: they share the website domain or the normalised name; or they "
-    "share the domain, and records without a website the name.",
+    help="When two records are one company: they share the website domain (records without a website: the "
+    "normalised name), so two domains are never one company; or, with domain-or-name, they share the domain "
+    "or the name, also across domains.",
 )
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option(
@@ -110,8 +111,8 @@ def batch_command(
     """Screen many companies: folders of profiles, JSON Lines files, CSV exports.
 
     Every record is validated; a bad one is written to the rejects file with every problem and
-    the batch goes on. A company appearing twice (same website domain or normalised name) is
-    kept once: the record with the most key fields filled in wins, then the latest as_of, then
+    the batch goes on. A company appearing twice (same website domain; without a website, same
+    normalised name) is kept once: the record with the most key fields filled in wins, then the latest as_of, then
     the first read. Results are upserted into the database per chunk, so re-running an
     interrupted batch completes it without duplicates. Exit code 0 when every record was
     scored, 7 when some were rejected.

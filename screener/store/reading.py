@@ -10,12 +10,13 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import String, case, cast, func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from screener.errors import Location, StoreError
+from screener.screening.ranking import VERDICT_ORDER
 from screener.store import packing
 from screener.store.database import reason, safe_url
 from screener.store.tables import PackRulesRow, Screening, ScreeningRead, ScreeningSummary
@@ -68,7 +69,7 @@ def history(engine: Engine, company: str) -> list[ScreeningRead]:
 def latest(
     engine: Engine, *, verdict: str | None = None, since: dt.date | None = None, top: int | None = None
 ) -> list[ScreeningRead]:
-    """Stored screenings, best score first, optionally filtered by verdict and screening date."""
+    """Stored screenings, ranked (:mod:`screener.screening.ranking`), optionally filtered by verdict and date."""
     with _reading(engine), Session(engine) as session:
         query = _ranked(select(Screening), verdict, since, top)
         return _read(engine, session, session.exec(query).all())
@@ -84,12 +85,23 @@ def summaries(
         return [ScreeningSummary.model_validate(dict(row._mapping)) for row in rows]
 
 
+def ranking() -> list[Any]:
+    """``ORDER BY`` terms of :func:`screener.screening.ranking.rank_key`, then company key and id."""
+    verdict_rank = case(VERDICT_ORDER, value=col(Screening.verdict), else_=len(VERDICT_ORDER))
+    # Knockouts are written as compact JSON (orjson), so an empty list is the text "[]" on both databases.
+    knocked_out = case((cast(col(Screening.knockouts), String) == "[]", 0), else_=1)
+    return [
+        verdict_rank, knocked_out, col(Screening.score).desc(), col(Screening.coverage).desc(),
+        col(Screening.company_key), col(Screening.id),
+    ]  # fmt: skip
+
+
 def _ranked(query: Any, verdict: str | None, since: dt.date | None, top: int | None) -> Any:
     if verdict:
         query = query.where(Screening.verdict == verdict)
     if since:
         query = query.where(col(Screening.screened_on) >= since)
-    query = query.order_by(col(Screening.score).desc(), col(Screening.company_key), col(Screening.id))
+    query = query.order_by(*ranking())
     return query.limit(top) if top else query
 
 

@@ -22,6 +22,7 @@ from screener.analysis.backtest.models import (
     ScoreBin,
     VerdictRow,
 )
+from screener.screening.ranking import rank_key
 from screener.screening.result import Outcome, Verdict
 
 
@@ -147,8 +148,11 @@ def _f05(c: Confusion) -> float | None:
 
 
 def _precision_at_k(cases: Sequence[Case], k: int) -> float | None:
-    # Stable sort: ties keep input order, so the ranking is deterministic.
-    ranked = sorted(range(len(cases)), key=lambda i: -cases[i].score)[:k]
+    # Ranked as every view ranks (screening.ranking); a stable sort: ties keep input order.
+    ranked = sorted(
+        range(len(cases)),
+        key=lambda i: rank_key(cases[i].verdict, cases[i].knocked_out, cases[i].score, cases[i].coverage),
+    )[:k]
     return sum(cases[i].label for i in ranked) / k if len(ranked) == k else None
 
 

@@ -32,6 +32,8 @@ class Case:
     verdict: Verdict
     label: bool
     outcomes: Mapping[str, Outcome]
+    coverage: float = 1.0
+    knocked_out: bool = False
 
 
 class Interval(_Out):

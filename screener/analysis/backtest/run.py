@@ -7,7 +7,7 @@ the real engine; the metrics are pure functions of (score, verdict, label, rule 
 
 Reported: for each verdict cut-off ("strong-fit", "review or better") the confusion matrix,
 precision, recall and F0.5 (precision weighs more: a partner's time is the scarce resource),
-precision@k over the score ranking, lift over the base rate, per-rule coverage / hit rate /
+precision@k over the ranking (verdict, then score, then coverage), lift over the base rate, per-rule coverage / hit rate /
 precision when fired, and percentile bootstrap confidence intervals with a fixed seed, so the
 same input always gives the same report.
 """
@@ -58,7 +58,7 @@ def backtest_file(
         for row, profile in zip(rows, profiles, strict=True):
             results.append(screener.screen(profile, row.on or on or dt.date.today(), explain=False))
     cases = [
-        Case(r.score, r.verdict, row.label, {x.id: x.outcome for x in r.rules})
+        Case(r.score, r.verdict, row.label, {x.id: x.outcome for x in r.rules}, r.coverage, bool(r.knockouts))
         for r, row in zip(results, rows, strict=True)
     ]
     return measure(rulebook.name, rulebook.version, [r.id for r in rulebook.rules], cases, ks, resamples, seed)

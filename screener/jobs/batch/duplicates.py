@@ -1,7 +1,8 @@
 """The duplicate rule's index: which records of a batch are one company, and which of them is kept.
 
-Records that share a website domain or a normalised name are one company, kept once;
-transitively, so a record named like one company at another's domain joins them. The winner is
+Records that share an identity are one company, kept once; transitively, so with the
+``domain-or-name`` rule a record named like one company at another's domain joins them (with
+the default rule a record's one identity is its company key, so nothing is joined that way). The winner is
 the record with the most key fields filled in (those the completeness figure counts); on a tie,
 the one with the latest ``as_of`` (a record without ``as_of`` is oldest); on a tie, the one read
 first. Its company key (:func:`~screener.profile.model.company_key`) is the company's. The index

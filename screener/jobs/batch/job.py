@@ -6,8 +6,11 @@ validated; an invalid one goes to the rejects file with every problem; a valid o
 scored it, its memo rendered when it is at or above ``memo_verdict``. The parent keeps the
 duplicate index as chunks come back, in input order.
 
-**Duplicate rule.** Records that share a website domain or a normalised name are one company,
-kept once; transitively, so a record named like one company at another's domain joins them. The
+**Duplicate rule.** Records with the same company key are one company, kept once: the same
+website domain, or for records without a website the same normalised name, so records at two
+different domains are never one company (:class:`~screener.jobs.batch.request.DuplicateRule`).
+Asked for (``domain-or-name``), records that share a domain or a normalised name are one
+company, transitively, so a record named like one company at another's domain joins them. The
 winner is the record with the most key fields filled in (those the completeness figure counts);
 on a tie, the one with the latest ``as_of`` (a record without ``as_of`` is oldest); on a tie, the
 one read first. Its company key (:func:`~screener.profile.model.company_key`) is the company's.

@@ -1,5 +1,7 @@
 """The ranked output: rows sorted in runs of :data:`RUN_ROWS`, spilled to disk and merged, written atomically.
 
+Rows are ranked as every ranked view is (:mod:`screener.screening.ranking`): by verdict, knocked-out
+companies at the bottom of pass, then by score, then by coverage; then by name and input position.
 Memory stays flat in the number of records: each run is sorted and pickled to a scratch file,
 and the runs are merged with :func:`heapq.merge` into the CSV, JSON Lines or Parquet file. A
 failed or interrupted run leaves the previous file (or none).
@@ -20,6 +22,7 @@ from screener.jobs.batch.duplicates import Index
 from screener.jobs.batch.workers import (
     chunks,
 )
+from screener.screening.ranking import VERDICT_ORDER
 
 #: Columns of the ranked output, in order.
 COLUMNS = ("rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts", "reasons", "source", "line")
@@ -33,8 +36,9 @@ RUN_ROWS = 50_000
 Row = tuple[str, str, str | None, float, str, float, list[str], list[str], str, int, int]
 
 
-def _order(row: Row) -> tuple[float, str]:
-    return (-row[3], row[1])
+def _order(row: Row) -> tuple[int, bool, float, float, str, int]:
+    # screening.ranking.rank_key, spelled out: this runs for every row of a batch of millions.
+    return (VERDICT_ORDER[row[4]], bool(row[6]), -row[3], -row[5], row[1], row[10])
 
 
 #: Rows pickled together in a spilled run: one pickle call per row cost more than sorting them.

@@ -20,10 +20,12 @@ Progress = Callable[[str, int, int | None], None]
 class DuplicateRule(enum.StrEnum):
     """When two records of a batch are one company."""
 
-    #: They share the website domain or the normalised name (also through a third record).
-    DOMAIN_OR_NAME = "domain-or-name"
-    #: They have the same company key: the domain when a record has a website, else the normalised name.
+    #: The default. They have the same company key: the domain when a record has a website, else
+    #: the normalised name. Records at two different domains are never one company.
     DOMAIN_ELSE_NAME = "domain-else-name"
+    #: Asked for: they share the website domain or the normalised name (also through a third
+    #: record), so a generic name ("Stealth Startup") joins records at different domains.
+    DOMAIN_OR_NAME = "domain-or-name"
 
 
 @dataclass
@@ -35,7 +37,7 @@ class BatchRequest:
     database: str | None = None  #: None: do not record; "": the default database
     rules: Path | None = None
     mapping: Path | None = None  #: CSV column mapping; None: the built-in Crunchbase-style one
-    duplicates: DuplicateRule = DuplicateRule.DOMAIN_OR_NAME
+    duplicates: DuplicateRule = DuplicateRule.DOMAIN_ELSE_NAME
     rates: Mapping[str, float] = field(default_factory=dict)
     workers: int = 1
     chunk_size: int = 1000

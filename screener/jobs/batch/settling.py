@@ -20,7 +20,7 @@ from screener.errors import EngineError, Location, Problem
 from screener.jobs.batch.duplicates import Index
 from screener.jobs.batch.memos import kept, remove_memo, write_memo
 from screener.jobs.batch.rejects import raw_data, write_reject
-from screener.jobs.batch.request import BatchRequest, BatchSummary, rejects_path
+from screener.jobs.batch.request import BatchRequest, BatchSummary, DuplicateRule, rejects_path
 from screener.jobs.batch.scoring import encoded
 from screener.jobs.batch.workers import (
     Workers,
@@ -71,26 +71,34 @@ def settle(
             write_reject(
                 rejects, raw.source, raw.line, raw_data(raw),
                 [{"location": f"{raw.source}:{raw.line}" if raw.line else raw.source, "field": None,
-                  "message": f"duplicate of company {current.key!r} ({where}): same website domain or same "
-                             "normalised name; that record is kept because it has more key fields filled in, "
-                             "else a later as_of, else it was read first"}],
+                  "message": f"duplicate of company {current.key!r} ({where}): {same}; that record is kept "
+                             "because it has more key fields filled in, else a later as_of, else it was read "
+                             "first"}],
                 duplicate_of={"source": current.source, "line": current.line, "key": current.key},
             )  # fmt: skip
 
     across = [0]
+    same = _SAME[request.duplicates]
     for changed in pool.map(settle_chunk, chunks(work(), request.chunk_size)):
         summary.warnings.extend(changed)
     if across[0]:
         summary.warnings.append(
             Problem(
                 f"{across[0]} record(s) at one website domain were taken for duplicates of a company at another, "
-                "because they share its normalised name (directly or through another record); see the rejects "
-                "file. If different websites mean different companies in this data, run with "
-                "--duplicates domain-else-name",
+                "because they share its normalised name (directly or through another record), as "
+                "--duplicates domain-or-name asks; see the rejects file. Without that option, different "
+                "websites are different companies",
                 Location(str(rejects_path(request))),
                 level="warning",
             )
         )
+
+
+#: Why two records are one company, as a reject says it, by duplicate rule.
+_SAME = {
+    DuplicateRule.DOMAIN_ELSE_NAME: "same website domain (without a website: same normalised name)",
+    DuplicateRule.DOMAIN_OR_NAME: "same website domain or same normalised name",
+}
 
 
 class Settling(NamedTuple):
