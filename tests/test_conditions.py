@@ -353,7 +353,8 @@ def test_attribute_access_tricks_are_rejected_never_evaluated(tmp_path: Path, tr
 def test_a_field_compared_with_a_field() -> None:
     assert only_problem("team.size == compute.owned_gpus") == (
         1,
-        "compare a field with a value, e.g. 'team.size <= 15'",
+        "compare a field with a value, e.g. 'team.size <= 15'; to compare two fields, declare a derived value "
+        "(a difference or a ratio) under 'derived' and compare that",
     )
     assert "compare a field with a value" in only_problem("5 == 6")[1]
 

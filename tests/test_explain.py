@@ -93,7 +93,16 @@ def test_explain_one_rule_as_json(write) -> None:
             "knockout": False,
             "condition": "team.size <= 15",
             "missing": [],
-            "checks": [{"field": "team.size", "present": True, "value": 16, "test": "team.size <= 15", "held": False}],
+            "checks": [
+                {
+                    "field": "team.size",
+                    "present": True,
+                    "value": 16,
+                    "shown": "16",
+                    "test": "team.size <= 15",
+                    "held": False,
+                }
+            ],
             "agrees": True,
         }
     ]
@@ -109,6 +118,7 @@ def test_values_are_decoded_for_people(write) -> None:
         "field": "traction.gross_margin",
         "present": True,
         "value": 0.61,
+        "shown": "61%",
         "test": "traction.gross_margin >= 0.6",
         "held": True,
     }
@@ -117,6 +127,7 @@ def test_values_are_decoded_for_people(write) -> None:
     assert rule["outcome"] == Outcome.NOT_EVALUABLE.value
     assert rule["missing"] == ["team.size"]
     assert rule["checks"][0]["value"] is None
+    assert rule["checks"][0]["shown"] == "missing"
 
 
 def test_the_table_names_each_rule_and_outcome(write) -> None:

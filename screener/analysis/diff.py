@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from screener.errors import Location, RuleError
 from screener.rules.rulebook import Rulebook
 from screener.screening.ranking import rank_key
 from screener.screening.result import Outcome, PackRef, RuleResult, ScreeningResult, Verdict
@@ -190,12 +191,18 @@ def diff_files(
 ) -> PackDiff:
     """Load both packs and every profile (all problems at once), screen under both, compare."""
     from screener.profile.loading import load_profiles
+    from screener.rules.catalogue import union_model
     from screener.rules.rulebook import load_rulebook
     from screener.screening.screener import Screener
 
     old_book = load_rulebook(old_pack)
     new_book = load_rulebook(new_pack)
-    profiles = load_profiles(list(inputs), rates)
+    try:
+        # A profile may carry the fields either pack declares; each pack reads only its own.
+        model = union_model(old_book.schema, new_book.schema)
+    except ValueError as exc:
+        raise RuleError(str(exc), Location(str(new_book.path))) from None
+    profiles = load_profiles(list(inputs), rates, model)
     with Screener(old_book) as old_screener, Screener(new_book) as new_screener:
         pairs = [
             (str(path), old_screener.screen(p, on, explain=False), new_screener.screen(p, on, explain=False))

@@ -33,6 +33,7 @@ class CheckResult(_Out):
     field: str
     present: bool = Field(description="whether the company has a value for the field")
     value: Any = Field(None, description="the value read, decoded for people (None when absent)")
+    shown: str = Field(description="the value as people write it: '$2.5M', '61%', 'missing'")
     test: str = Field(description="the comparison as written canonically, e.g. 'team.size <= 15'")
     held: bool
 
@@ -109,7 +110,7 @@ def explain_file(
     if rule_id is not None and rule_id not in {r.id for r in rulebook.rules}:
         hint = did_you_mean(rule_id, [r.id for r in rulebook.rules])
         raise RuleError(f"no rule {rule_id!r} in pack {rulebook.name}{hint}")
-    profile = load_profile(profile_path, rates)
+    profile = load_profile(profile_path, rates, rulebook.schema.profile_model)
     with Screener(rulebook) as screener:
         return explain(screener, profile, on, rule_id)
 
@@ -117,10 +118,12 @@ def explain_file(
 def _check(atom: conditions.Compare | conditions.Exists, fact: dict[str, Any]) -> CheckResult:
     path = atom.field.path
     present = path in fact
+    value = atom.field.decode(fact[path]) if present else None
     return CheckResult(
         field=path,
         present=present,
-        value=atom.field.decode(fact[path]) if present else None,
+        value=value,
+        shown=show(atom.field, value),
         test=conditions.render(atom),
         held=conditions.evaluate(atom, fact),
     )

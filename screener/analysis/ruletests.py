@@ -142,7 +142,7 @@ def run_pack_tests(pack: Path, tests_file: Path | None = None) -> RunReport:
     except ValidationError as exc:
         raise RuleError(_name_tests(doc, located_problems(doc, exc, TestFile))) from None
     _check_rule_ids(doc, spec, rulebook)
-    profiles = _build_profiles(doc, spec, tests_file)
+    profiles = _build_profiles(doc, spec, tests_file, rulebook.schema.profile_model)
     report = RunReport(rulebook, tests_file)
     with Screener(rulebook) as screener:
         for index, (test, profile) in enumerate(zip(spec.tests, profiles, strict=True)):
@@ -186,12 +186,12 @@ def _check_rule_ids(doc: Document, spec: TestFile, rulebook: Rulebook) -> None:
     RuleError.collect(problems)
 
 
-def _build_profiles(doc: Document, spec: TestFile, tests_file: Path) -> list[Profile]:
+def _build_profiles(doc: Document, spec: TestFile, tests_file: Path, model: type[Profile]) -> list[Profile]:
     profiles: list[Profile] = []
     problems: list[Problem] = []
     for index, test in enumerate(spec.tests):
         try:
-            profiles.append(_profile(doc, index, test, spec.fx, tests_file))
+            profiles.append(_profile(doc, index, test, spec.fx, tests_file, model))
         except ScreenerError as exc:
             problems.extend(
                 Problem(p.message, p.location, f"{test.name}: {p.subject}" if p.subject else test.name, p.level)
@@ -202,12 +202,14 @@ def _build_profiles(doc: Document, spec: TestFile, tests_file: Path) -> list[Pro
     return profiles
 
 
-def _profile(doc: Document, index: int, test: RuleTest, rates: Mapping[str, float], tests_file: Path) -> Profile:
+def _profile(
+    doc: Document, index: int, test: RuleTest, rates: Mapping[str, float], tests_file: Path, model: type[Profile]
+) -> Profile:
     base_path: tuple[str | int, ...]
     if test.fixture is not None:
         fixture = (tests_file.parent / test.fixture).resolve()
         if not test.overrides:
-            return load_profile(fixture, rates)
+            return load_profile(fixture, rates, model)
         source = load_document(fixture)
         data = source.data
         base_doc, base_path = source, ()
@@ -230,9 +232,9 @@ def _profile(doc: Document, index: int, test: RuleTest, rates: Mapping[str, floa
             if found:
                 view.locations[tuple(_parts(key))] = found
     try:
-        return Profile.model_validate(merged, context={"rates": dict(rates)})
+        return model.model_validate(merged, context={"rates": dict(rates)})
     except ValidationError as exc:
-        raise ProfileError(located_problems(view, exc, Profile)) from None
+        raise ProfileError(located_problems(view, exc, model)) from None
 
 
 def _parts(key: str) -> list[str | int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from screener.analysis.backtest import BacktestReport, show_interval, show_share
 from screener.analysis.diff import PackDiff
-from screener.analysis.explain import Explanation, show
+from screener.analysis.explain import Explanation
 from screener.analysis.ruletests import RunReport
 from screener.cli.report import VERDICT_STYLE, console
 from screener.screening.result import Outcome, Verdict
@@ -24,10 +24,7 @@ def print_explanation(explanation: Explanation) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from screener.rules.schema import fields
-
     out = console()
-    catalogue = fields()
     verdict = f"[{VERDICT_STYLE[explanation.verdict]}]{explanation.verdict.value.upper()}[/]"
     out.print(f"[bold]{escape(explanation.company)}[/]  {verdict}  score {explanation.score:.1f}/100")
     pack = explanation.pack
@@ -45,8 +42,7 @@ def print_explanation(explanation: Explanation) -> None:
     for rule in explanation.rules:
         points = "KNOCKOUT" if rule.knockout else f"{rule.points:+d}"
         for number, check in enumerate(rule.checks):
-            spec = catalogue[check.field]
-            read = show(spec, check.value)
+            read = check.shown
             holds = "[green]yes[/]" if check.held else "[red]no[/]"
             first = number == 0
             table.add_row(

@@ -301,8 +301,17 @@ def _read_csv(
         )
 
 
-def validate(raw: RawRecord, rates: Mapping[str, float] | None = None, mapping: ColumnMapping | None = None) -> Record:
-    """Validate one raw record: a profile, or every problem found."""
+def validate(
+    raw: RawRecord,
+    rates: Mapping[str, float] | None = None,
+    mapping: ColumnMapping | None = None,
+    model: type[Profile] | None = None,
+) -> Record:
+    """Validate one raw record: a profile, or every problem found.
+
+    ``model``: the rule pack's profile model, with the fields it declares (default the built-in one).
+    """
+    model = model or Profile
     context = {"rates": dict(rates or {})}
     if raw.kind == "jsonl":
         bad = undecodable(raw.payload)
@@ -312,33 +321,37 @@ def validate(raw: RawRecord, rates: Mapping[str, float] | None = None, mapping: 
             )
         try:
             data = json.loads(raw.payload, object_pairs_hook=unique_keys)
-            return Record(raw, Profile.model_validate(data, context=context), [])
+            return Record(raw, model.model_validate(data, context=context), [])
         except (ValidationError, ValueError, RecursionError):
             pass  # locate every problem the slow way below
         try:
             data = parse_json(raw.payload, raw.source, line_offset=raw.line)
         except ScreenerError as exc:
             return Record(raw, None, exc.problems, raw.payload.rstrip("\n"))
-        return _validate_doc(raw, Document(data, raw.source, line_offset=raw.line), rates, data)
+        return _validate_doc(raw, Document(data, raw.source, line_offset=raw.line), rates, data, model)
     if raw.kind == "csv":
-        return _validate_row(raw, rates, mapping)
+        return _validate_row(raw, rates, mapping, model)
     if raw.kind == "document":
         try:
             doc = load_document(Path(raw.source))
         except ScreenerError as exc:
             return Record(raw, None, exc.problems)
-        return _validate_doc(raw, doc, rates, doc.data)
+        return _validate_doc(raw, doc, rates, doc.data, model)
     return Record(raw, None, [Problem(str(raw.payload), Location(raw.source, raw.line))])
 
 
-def _validate_doc(raw: RawRecord, doc: Document, rates: Mapping[str, float] | None, data: Any) -> Record:
+def _validate_doc(
+    raw: RawRecord, doc: Document, rates: Mapping[str, float] | None, data: Any, model: type[Profile]
+) -> Record:
     try:
-        return Record(raw, validate_profile(doc, rates), [], data)
+        return Record(raw, validate_profile(doc, rates, model), [], data)
     except ScreenerError as exc:
         return Record(raw, None, exc.problems, data)
 
 
-def _validate_row(raw: RawRecord, rates: Mapping[str, float] | None, mapping: ColumnMapping | None) -> Record:
+def _validate_row(
+    raw: RawRecord, rates: Mapping[str, float] | None, mapping: ColumnMapping | None, model: type[Profile]
+) -> Record:
     assert mapping is not None  # read_raw refuses CSV without a mapping
     row: dict[Any, Any] = raw.payload
     where = Location(raw.source, raw.line)
@@ -357,7 +370,7 @@ def _validate_row(raw: RawRecord, rates: Mapping[str, float] | None, mapping: Co
     problems += [Problem(message, where, column) for column, message in cell_problems]
     record_data = {k: v for k, v in row.items() if k is not None}
     try:
-        profile = validate_profile(Document(data, raw.source, line_offset=raw.line), rates)
+        profile = validate_profile(Document(data, raw.source, line_offset=raw.line), rates, model)
     except ScreenerError as exc:
         problems += [dataclasses.replace(p, subject=_column(p.subject, origin)) for p in exc.problems]
         return Record(raw, None, problems, record_data)
@@ -381,7 +394,8 @@ def iter_records(
     mapping: ColumnMapping | None = None,
     rates: Mapping[str, float] | None = None,
     warn: Callable[[Problem], None] | None = None,
+    model: type[Profile] | None = None,
 ) -> Iterator[Record]:
     """Read and validate every record of ``paths`` (files or folders), one at a time."""
     for raw in read_raw(expand(paths), mapping, warn):
-        yield validate(raw, rates, mapping)
+        yield validate(raw, rates, mapping, model)

@@ -44,7 +44,7 @@ class ScreenOutcome:
 
 def screen_files(request: ScreenRequest) -> ScreenOutcome:
     rulebook = load_rulebook(request.rules)
-    profiles = load_profiles(request.profiles, request.rates)
+    profiles = load_profiles(request.profiles, request.rates, rulebook.schema.profile_model)
     refuse_repeated_companies(request.profiles, profiles)
     renderer = MemoRenderer(request.templates, request.template) if request.memos is not None else None
     with Screener(rulebook) as screener:
@@ -60,6 +60,7 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
             database=request.database,
             description=rulebook.spec.description or None,
             force=request.force,
+            schema=rulebook.schema,
         )
     database = None
     if request.database is not None:

@@ -15,7 +15,10 @@ from typing import Any
 
 from screener.memo.charts import ChartRow, CoverageGauge, ScoreChart, coverage_gauge, score_chart
 from screener.memo.questions import ask
+from screener.profile.declared import DeclaredField, FieldType
 from screener.profile.model import Profile
+from screener.rules import catalogue
+from screener.rules.catalogue import PackSchema
 from screener.screening.result import Outcome, RuleResult, ScreeningResult
 from screener.screening.screener import missing_inputs
 from screener.texts import format_money, format_percent, label
@@ -133,6 +136,7 @@ class MemoContext:
     questions: list[Question]  #: open diligence questions raised by missing data
     key_facts: list[Fact]  #: the key facts table
     unknown_facts: list[str]  #: labels of the key facts the profile does not give
+    pack_facts: list[Fact]  #: the fields the rule pack declares, in pack order (labelled by their description)
     rules: list[RuleLine]  #: every rule and its outcome, in pack order (the appendix)
     comparables: list[Comparable] | None  #: similar companies screened earlier; None: not looked up
     chart: ScoreChart  #: geometry of the points-by-category chart
@@ -149,7 +153,10 @@ class MemoContext:
         *,
         comparables: Sequence[Comparable] | None = None,
         description: str | None = None,
+        schema: PackSchema | None = None,
     ) -> MemoContext:
+        """``schema``: the fields of the pack the result was screened with (default: built-in only)."""
+        schema = schema or catalogue.builtin()
         rules = [_line(r) for r in result.rules]
         matched = [r for r in rules if r.outcome == Outcome.MATCHED]
         unknown = [r for r in rules if r.outcome == Outcome.NOT_EVALUABLE]
@@ -179,9 +186,10 @@ class MemoContext:
             knockouts=[r for r in matched if r.knockout],
             reasons=_reasons(matched),
             unknown=unknown,
-            questions=questions(profile, result.rules),
+            questions=questions(profile, result.rules, schema),
             key_facts=facts,
             unknown_facts=[f.label for f in facts if not f.known],
+            pack_facts=declared_facts(profile, schema.declared),
             rules=rules,
             comparables=None if comparables is None else list(comparables),
             chart=score_chart([(t.title, t.gained, t.lost) for t in themes]),
@@ -253,14 +261,14 @@ def _reasons(matched: list[RuleLine]) -> list[RuleLine]:
     return sorted(against, key=lambda r: (not r.knockout, r.points))
 
 
-def questions(profile: Profile, rules: Sequence[RuleResult]) -> list[Question]:
+def questions(profile: Profile, rules: Sequence[RuleResult], schema: PackSchema | None = None) -> list[Question]:
     """What diligence has to find out: one question per missing profile field, then rules' own."""
-    needed = missing_inputs(profile, [(r.id, r.outcome, r.missing, r.question) for r in rules])
+    needed = missing_inputs(profile, [(r.id, r.outcome, r.missing, r.question) for r in rules], schema)
     own: dict[str, list[str]] = {}
     for rule in rules:
         if rule.outcome is Outcome.NOT_EVALUABLE and rule.question:
             own.setdefault(rule.question, []).append(rule.id)
-    asked = [Question(ask(path), [path], ids) for path, ids in needed.items()]
+    asked = [Question(ask(path, schema), [path], ids) for path, ids in needed.items()]
     return asked + [Question(text, [], ids) for text, ids in own.items()]
 
 
@@ -313,6 +321,40 @@ def key_facts(profile: Profile, derived: dict[str, Any]) -> list[Fact]:
         ("Benchmark gap to frontier", pct(derived.get("benchmark_gap"))),
     ]  # fmt: skip
     return [Fact(label, value, True) if value else Fact(label, "unknown", False) for label, value in rows]
+
+
+def declared_facts(profile: Profile, fields: Sequence[DeclaredField]) -> list[Fact]:
+    """The pack's own fields as fact rows: labelled by their description, formatted by their type."""
+    import operator
+
+    rows = []
+    for spec in fields:
+        try:
+            value = operator.attrgetter(spec.path)(profile)
+        except AttributeError:  # inside an optional section that is absent
+            value = None
+        text = None if value is None or value == [] else _show(spec.type, value)
+        name = spec.description[:1].upper() + spec.description[1:]
+        rows.append(Fact(name, text, True) if text else Fact(name, "unknown", False))
+    return rows
+
+
+def _show(kind: FieldType, value: Any) -> str:
+    if kind is FieldType.MONEY:
+        return format_money(int(value))
+    if kind is FieldType.FRACTION:
+        return format_percent(value)
+    if kind is FieldType.BOOLEAN:
+        return "yes" if value else "no"
+    if kind is FieldType.ENUM:
+        return label(value)
+    if kind is FieldType.LIST:
+        return ", ".join(label(v) for v in value)
+    if kind is FieldType.INTEGER:
+        return f"{value:,}"
+    if kind is FieldType.NUMBER:
+        return f"{value:,.6g}"
+    return str(getattr(value, "isoformat", lambda: value)())
 
 
 def _year(founded: object) -> str | None:

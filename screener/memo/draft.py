@@ -22,7 +22,9 @@ from screener.memo.context import MemoContext
 from screener.memo.render import MemoRenderer
 from screener.profile.loading import load_profiles, refuse_repeated_companies
 from screener.profile.model import Profile
-from screener.rules.rulebook import load_rulebook
+from screener.rules import catalogue
+from screener.rules.catalogue import PackSchema
+from screener.rules.rulebook import Rulebook, load_rulebook
 from screener.screening.result import ScreeningResult
 
 
@@ -57,20 +59,20 @@ def prepare(
     database: str | None,
     description: str | None,
     force: bool,
+    schema: PackSchema | None = None,
 ) -> list[Prepared]:
     """Render the memo of each screened company and decide its file; nothing is written yet.
 
     Raises before anything is written if a template fails or a memo would replace a file the
     user edited (unless ``force``).
     """
-    from screener.profile.derived import derive
-
+    schema = schema or catalogue.builtin()
     pack = screened[0][0].pack.name if screened else ""  # one run screens with one pack
     peers = comparables.for_each(database, pack, list(screened))
     texts, counts = [], []
     for (result, profile), found in zip(screened, peers, strict=True):
-        derived = derive(profile, result.screened_on).model_dump(mode="json")
-        context = MemoContext.build(result, profile, derived, comparables=found, description=description)
+        derived = schema.derive(profile, result.screened_on).model_dump(mode="json")
+        context = MemoContext.build(result, profile, derived, comparables=found, description=description, schema=schema)
         texts.append(renderer.render(context))
         counts.append(None if found is None else len(found))
     paths = files.plan(folder, [(r.company.name, r.company.key) for r, _ in screened], renderer.suffix)
@@ -93,7 +95,7 @@ def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Prepared
 
     renderer = MemoRenderer(request.templates, request.template, request.output_format)
     rulebook = load_rulebook(request.rules)
-    profiles = load_profiles(list(paths), request.rates)
+    profiles = load_profiles(list(paths), request.rates, rulebook.schema.profile_model)
     refuse_repeated_companies(list(paths), profiles)
     with Screener(rulebook) as screener:
         results = [screener.screen(profile, request.on) for profile in profiles]
@@ -104,6 +106,7 @@ def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Prepared
         database=request.database,
         description=rulebook.spec.description or None,
         force=request.force,
+        schema=rulebook.schema,
     )
     commit(prepared)
     return prepared
@@ -112,20 +115,25 @@ def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Prepared
 def from_database(request: DraftRequest, company: str, pack: str | None = None) -> Prepared:
     """Render the newest stored screening of ``company`` (under ``pack``, if given) as it was."""
     renderer = MemoRenderer(request.templates, request.template, request.output_format)
-    result, profile = _stored(request.database, company, pack)
+    at_hand = _pack_at_hand(request.rules)
+    result, profile, schema = _stored(request.database, company, pack, at_hand)
+    same = at_hand is not None and at_hand.name == result.pack.name
     prepared = prepare(
         [(result, profile)],
         renderer,
         request.out,
         database=request.database,
-        description=_description(request.rules, result.pack.name),
+        description=(at_hand.spec.description or None) if at_hand is not None and same else None,
         force=request.force,
+        schema=schema,
     )
     commit(prepared)
     return prepared[0]
 
 
-def _stored(database: str | None, company: str, pack: str | None) -> tuple[ScreeningResult, Profile]:
+def _stored(
+    database: str | None, company: str, pack: str | None, at_hand: Rulebook | None
+) -> tuple[ScreeningResult, Profile, PackSchema]:
     from screener import store
 
     engine = store.connect_existing(database or None)
@@ -147,20 +155,24 @@ def _stored(database: str | None, company: str, pack: str | None) -> tuple[Scree
             Location("--from-db"),
         )
     row = rows[0]
+    # The fields a pack declares are read back with that pack's profile model, when it is at hand.
+    schema = at_hand.schema if at_hand is not None and at_hand.name == row.pack_name else catalogue.builtin()
     try:
-        return ScreeningResult.model_validate(row.result), Profile.model_validate(row.profile)
+        return ScreeningResult.model_validate(row.result), schema.profile_model.model_validate(row.profile), schema
     except ValidationError as exc:
+        hint = ""
+        if any(e["type"] == "extra_forbidden" for e in exc.errors()):
+            hint = f" (it holds fields pack {row.pack_name!r} declares: pass that pack with --rules)"
         raise StoreError(
-            f"the stored screening of {row.company_name!r} (id {row.id}) cannot be read back: "
+            f"the stored screening of {row.company_name!r} (id {row.id}) cannot be read back{hint}: "
             f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}",
             Location(where),
         ) from None
 
 
-def _description(rules: Path | None, pack_name: str) -> str | None:
-    """The thesis sentence of the pack the screening used, when that pack is at hand."""
+def _pack_at_hand(rules: Path | None) -> Rulebook | None:
+    """The pack ``--rules`` names (or the default), when it loads: its thesis sentence and fields."""
     try:
-        rulebook = load_rulebook(rules)
+        return load_rulebook(rules)
     except ScreenerError:
         return None
-    return (rulebook.spec.description or None) if rulebook.name == pack_name else None

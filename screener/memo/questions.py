@@ -7,7 +7,8 @@ the field catalogue, and a test keeps every field the default pack can miss phra
 
 from __future__ import annotations
 
-from screener.rules import schema
+from screener.rules import catalogue
+from screener.rules.catalogue import PackSchema
 
 _QUESTIONS = {
     "as_of": "When were these facts last verified?",
@@ -40,12 +41,19 @@ _QUESTIONS = {
 }
 
 
-def ask(path: str) -> str:
-    """The question whose answer would fill in the profile field at ``path``."""
+def ask(path: str, pack: PackSchema | None = None) -> str:
+    """The question whose answer would fill in the profile field at ``path``.
+
+    A field the pack declares is asked with the question the pack gives it, or from its description.
+    """
+    pack = pack or catalogue.builtin()
+    declared = pack.question(path)
+    if declared:
+        return declared
     if path in _QUESTIONS:
         return _QUESTIONS[path]
-    spec = schema.fields().get(path)
-    what = spec.description if spec else path.replace(".", " ").replace("_", " ")
+    described = pack.describe(path)
+    what = described if described else path.replace(".", " ").replace("_", " ")
     return f"What is {what}?"
 
 

@@ -13,12 +13,15 @@ from screener.errors import Location, Problem, ProfileError, ScreenerError
 from screener.profile.model import Profile, company_key, load_profile
 
 
-def load_profiles(paths: list[Path], rates: Mapping[str, float]) -> list[Profile]:
-    """Load every profile, raising one error that lists the problems of all invalid ones."""
+def load_profiles(paths: list[Path], rates: Mapping[str, float], model: type[Profile] | None = None) -> list[Profile]:
+    """Load every profile, raising one error that lists the problems of all invalid ones.
+
+    ``model``: the rule pack's profile model, with the fields it declares (default the built-in one).
+    """
     profiles, problems = [], []
     for path in paths:
         try:
-            profiles.append(load_profile(path, rates))
+            profiles.append(load_profile(path, rates, model))
         except ScreenerError as exc:
             problems.extend(exc.problems)
     if problems:

@@ -267,19 +267,27 @@ class Profile(_Model):
         return self
 
 
-def validate_profile(doc: Document, rates: Mapping[str, float] | None = None) -> Profile:
-    """Validate a located document as a profile, raising one ProfileError with every problem."""
+def validate_profile(
+    doc: Document, rates: Mapping[str, float] | None = None, model: type[Profile] | None = None
+) -> Profile:
+    """Validate a located document as a profile, raising one ProfileError with every problem.
+
+    ``model`` is the profile model of the rule pack (with the fields it declares); default the built-in one.
+    """
+    model = model or Profile
     if not isinstance(doc.data, dict):
         raise ProfileError([problem_at(doc, (), "a profile must be a mapping of fields")])
     try:
-        return Profile.model_validate(doc.data, context={"rates": dict(rates or {})})
+        return model.model_validate(doc.data, context={"rates": dict(rates or {})})
     except ValidationError as exc:
-        raise ProfileError(located_problems(doc, exc, Profile)) from None
+        raise ProfileError(located_problems(doc, exc, model)) from None
 
 
-def load_profile(path: str | Path, rates: Mapping[str, float] | None = None) -> Profile:
-    """Read and validate one YAML or JSON profile file."""
-    return validate_profile(load_document(Path(path)), rates)
+def load_profile(
+    path: str | Path, rates: Mapping[str, float] | None = None, model: type[Profile] | None = None
+) -> Profile:
+    """Read and validate one YAML or JSON profile file (against ``model``, default the built-in one)."""
+    return validate_profile(load_document(Path(path)), rates, model)
 
 
 def company_key(name: str, website: str | None) -> str:

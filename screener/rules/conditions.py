@@ -211,6 +211,13 @@ class _Parser:
                 self.fail(side, f"arithmetic ({_describe(side)}) is not supported; compare a field with a value")
                 return None
         left_is_field = _is_path(left)
+        if left_is_field and _is_path(right):
+            self.fail(
+                left,
+                "compare a field with a value, e.g. 'team.size <= 15'; to compare two fields, declare a derived "
+                "value (a difference or a ratio) under 'derived' and compare that",
+            )
+            return None
         if left_is_field == _is_path(right):
             self.fail(left, "compare a field with a value, e.g. 'team.size <= 15'")
             return None
@@ -297,10 +304,12 @@ def coerce(spec: FieldSpec, literal: Any) -> Any:
     if isinstance(literal, bool):
         raise ValueError(f"is {kind}; true/false does not compare with it")
     if kind is Kind.MONEY:
+        negative = spec.signed and isinstance(literal, int | float | str) and str(literal).strip().startswith("-")
         try:
-            return parse_money(literal)
+            amount = parse_money(str(literal).strip()[1:] if negative else literal)
         except UnitError as exc:
             raise ValueError(str(exc)) from None
+        return -amount if negative else amount
     if kind is Kind.FRACTION:
         try:
             return parse_fraction(literal, allow_above_one=True)

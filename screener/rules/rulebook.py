@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from jinja2 import meta
@@ -24,14 +24,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from screener import texts
 from screener.errors import Location, Problem, RuleError, ScreenerError
+from screener.profile.declared import FieldDeclaration
+from screener.profile.formulas import DerivedDeclaration
 from screener.profile.sources import Document, load_document
 from screener.profile.validation import located_problems
 from screener.resources import packaged
-from screener.rules import conditions
+from screener.rules import catalogue, conditions
+from screener.rules.catalogue import PackSchema
 
 DEFAULT_PACK = "small-team-open-model"
 #: Variables a rationale or question may use besides the profile's own top-level fields.
 EXTRA_TEMPLATE_NAMES = frozenset({"derived", "rule", "screened_on"})
+_Entry = TypeVar("_Entry", FieldDeclaration, DerivedDeclaration)
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -93,6 +97,12 @@ class PackSpec(_Spec):
     min_coverage: float = Field(
         0.5, ge=0, le=1, description="below this share of evaluable weight a company cannot be a strong fit"
     )
+    fields: dict[str, FieldDeclaration] = Field(
+        default_factory=dict, description="profile fields the pack declares, by dotted name"
+    )
+    derived: dict[str, DerivedDeclaration] = Field(
+        default_factory=dict, description="derived values the pack declares, read as derived.<name>"
+    )
     rules: list[RuleSpec] = Field(min_length=1)
 
     @field_validator("version")
@@ -137,6 +147,7 @@ class Rulebook:
     hash: str  #: sha256 of the pack's canonical content
     rules: tuple[Rule, ...]
     categories: tuple[str, ...] = field(default=())
+    schema: PackSchema = field(default_factory=catalogue.builtin)  #: the fields its profiles may carry
 
     @property
     def name(self) -> str:
@@ -227,7 +238,8 @@ def compile_document(doc: Document, path: Path) -> Rulebook:
         # Keep going with the rules whose shape is fine, so their condition problems show up too.
         raw_rules = doc.data.get("rules")
         rule_specs = [_valid_rule(raw) for raw in raw_rules] if isinstance(raw_rules, list) else []
-    compiler = _RuleCompiler(doc, problems)
+    schema = _schema(doc, spec, problems)
+    compiler = _RuleCompiler(doc, problems, schema)
     first_use: dict[str, int] = {}
     rules = []
     for index, rule_spec in enumerate(rule_specs):
@@ -243,7 +255,37 @@ def compile_document(doc: Document, path: Path) -> Rulebook:
     RuleError.collect(problems)
     assert spec is not None  # a shape error was collected above otherwise
     categories = tuple(dict.fromkeys(r.spec.category for r in rules))
-    return Rulebook(spec, path, content_hash(doc.data), tuple(rules), categories)
+    return Rulebook(spec, path, content_hash(doc.data), tuple(rules), categories, schema)
+
+
+def _schema(doc: Document, spec: PackSpec | None, problems: list[Problem]) -> PackSchema:
+    """The pack's fields: built-in plus declared. Declarations whose own shape is wrong were already
+    reported with the pack's shape; the rest are checked here, so that rules can use them."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    if spec is not None:
+        declared_fields, declared_derived = spec.fields, spec.derived
+    else:
+        declared_fields = _valid_entries(data.get("fields"), FieldDeclaration)
+        declared_derived = _valid_entries(data.get("derived"), DerivedDeclaration)
+    schema, findings = catalogue.build(declared_fields, declared_derived)
+    for path, message in findings:
+        section, name, *rest = path
+        subject = f"{section}.{name}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
+        problems.append(Problem(message, doc.locate(tuple(path)), subject))
+    return schema
+
+
+def _valid_entries(raw: Any, model: type[_Entry]) -> dict[str, _Entry]:
+    """The entries of a mapping section whose own shape is valid (the others were reported already)."""
+    if not isinstance(raw, dict):
+        return {}
+    valid = {}
+    for name, entry in raw.items():
+        try:
+            valid[str(name)] = model.model_validate(entry)
+        except ValidationError:
+            continue
+    return valid
 
 
 def _valid_rule(raw: Any) -> RuleSpec | None:
@@ -257,11 +299,12 @@ def _valid_rule(raw: Any) -> RuleSpec | None:
 class _RuleCompiler:
     """Compiles one rule spec at a time, appending every problem it finds to a shared list."""
 
-    def __init__(self, doc: Document, problems: list[Problem]):
+    def __init__(self, doc: Document, problems: list[Problem], schema: PackSchema):
         self.doc = doc
         self.problems = problems
+        self.schema = schema
         self.env = texts.environment(escape=False)
-        self.allowed_names = _template_names()
+        self.allowed_names = _template_names(schema)
 
     def fail(self, index: int, rule_id: str, key: str, message: str, column: int = 0) -> None:
         base = ("rules", index)
@@ -272,7 +315,7 @@ class _RuleCompiler:
         before = len(self.problems)
         node = None
         try:
-            node = conditions.parse(spec.when)
+            node = conditions.parse(spec.when, self.schema.fields)
         except conditions.ConditionError as exc:
             for column, message in exc.problems:
                 self.fail(index, spec.id, "when", message, column - 1)
@@ -318,10 +361,8 @@ def content_hash(data: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _template_names() -> frozenset[str]:
-    from screener.profile.model import Profile
-
-    return frozenset(Profile.model_fields) | EXTRA_TEMPLATE_NAMES
+def _template_names(schema: PackSchema) -> frozenset[str]:
+    return frozenset(schema.profile_model.model_fields) | EXTRA_TEMPLATE_NAMES
 
 
 def _name_rule(doc: Document, problem: Problem) -> Problem:

@@ -51,6 +51,11 @@ class FieldSpec:
     kind: Kind
     description: str
     choices: tuple[str, ...] = ()  #: allowed values of an enumeration
+    question: str | None = None  #: what to ask when it is missing (declared fields may say)
+    declared: bool = False  #: declared by the rule pack rather than built in
+    minimum: Any = None  #: the lowest value the field may hold, in its own units (None: unbounded)
+    maximum: Any = None  #: the highest value the field may hold, in its own units (None: unbounded)
+    signed: bool = False  #: a derived difference or ratio: may be negative
 
     @property
     def key(self) -> str:
@@ -172,8 +177,8 @@ def fields() -> dict[str, FieldSpec]:
 class FactEncoder:
     """Encodes the same fields of many profiles: readers and encoders are chosen once."""
 
-    def __init__(self, paths: tuple[str, ...]):
-        catalogue = fields()
+    def __init__(self, paths: tuple[str, ...], catalogue: Mapping[str, FieldSpec] | None = None):
+        catalogue = fields() if catalogue is None else catalogue
         self.steps: list[tuple[str, bool, Any, Callable[[Any], Any]]] = []
         for path in paths:
             encode = _ENCODERS[catalogue[path].kind]

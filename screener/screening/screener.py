@@ -15,9 +15,10 @@ import jinja2
 
 from screener import texts
 from screener.errors import Problem, RuleError
-from screener.profile.derived import INPUTS, Derived, derived_values, is_present
+from screener.profile.derived import Derived, derived_values, is_present
 from screener.profile.model import Profile, company_key
-from screener.rules import conditions, schema
+from screener.rules import catalogue, conditions, schema
+from screener.rules.catalogue import PackSchema
 from screener.rules.engine import Engine
 from screener.rules.rulebook import Rule, Rulebook
 from screener.screening.result import CategoryScore, CompanyRef, Outcome, PackRef, RuleResult, ScreeningResult
@@ -45,19 +46,23 @@ class Screener:
     def __init__(self, rulebook: Rulebook):
         self.rulebook = rulebook
         self.engine = Engine(rulebook)
+        self.schema = rulebook.schema
         self.paths = tuple(dict.fromkeys(p for r in rulebook.rules for p in conditions.mentions(r.condition)))
-        self._encode = schema.FactEncoder(self.paths)
+        self._encode = schema.FactEncoder(self.paths, self.schema.fields)
+        # Without declared derived values, the built-in function itself (it runs once per profile).
+        self._derived_values = self.schema.derived_values if self.schema.formulas else derived_values
+        self._derived_model = self.schema.derived_model
         self._static = tuple(
             (r.id, r.spec.title, r.spec.category, r.points, r.knockout, tuple(r.spec.tags)) for r in rulebook.rules
         )
 
     def fact(self, profile: Profile, on: dt.date) -> tuple[dict[str, Any], Derived]:
-        values = derived_values(profile, on)
-        return self._encode(profile, values), Derived.model_construct(**values)
+        values = self._derived_values(profile, on)
+        return self._encode(profile, values), self._derived_model.model_construct(**values)
 
     def encoded(self, profile: Profile, on: dt.date) -> dict[str, Any]:
         """The fact alone, without building the :class:`Derived` model (batch scoring needs only this)."""
-        return self._encode(profile, derived_values(profile, on))
+        return self._encode(profile, self._derived_values(profile, on))
 
     def evaluate(self, profile: Profile, on: dt.date) -> Evaluation:
         """Every rule's outcome and the tally: the engine's decisions, nothing rendered."""
@@ -92,7 +97,7 @@ class Screener:
             knockouts=totals.knockouts,
             categories=[CategoryScore.model_validate(c, from_attributes=True) for c in totals.categories],
             rules=rules,
-            questions=open_questions(profile, [(r.id, r.outcome, r.missing, r.question) for r in rules]),
+            questions=open_questions(profile, [(r.id, r.outcome, r.missing, r.question) for r in rules], book.schema),
             notes=totals.notes,
         )
 
@@ -140,25 +145,34 @@ def _rule_result(rule: Rule, result: Outcome, missing: list[str], context: dict[
     )
 
 
-def open_questions(profile: Profile, outcomes: Sequence[tuple[str, Outcome, list[str], str | None]]) -> list[str]:
+def open_questions(
+    profile: Profile,
+    outcomes: Sequence[tuple[str, Outcome, list[str], str | None]],
+    pack: PackSchema | None = None,
+) -> list[str]:
     """One question per missing profile field (naming the rules that need it), then rules' own questions.
 
     ``outcomes`` holds, per rule in pack order: its id, its outcome, the fields it misses and its
     own rendered question, if any. A missing derived value is asked for through the profile fields
-    it is computed from.
+    it is computed from. A field the pack declares with a question is asked with that question.
     """
-    catalogue = schema.fields()
+    pack = pack or catalogue.builtin()
     custom = [question for _, result, _, question in outcomes if result is Outcome.NOT_EVALUABLE and question]
     asks = []
-    for path, rule_ids in missing_inputs(profile, outcomes).items():
-        spec = catalogue.get(path)
-        what = spec.description if spec else _LIST_FIELDS.get(path, path)
+    for path, rule_ids in missing_inputs(profile, outcomes, pack).items():
+        question = pack.question(path)
+        if question:
+            asks.append(f"{question} ({path}; needed by {', '.join(rule_ids)})")
+            continue
+        what = pack.describe(path) or _LIST_FIELDS.get(path, path)
         asks.append(f"Find out {what} ({path}); needed by {', '.join(rule_ids)}.")
     return asks + list(dict.fromkeys(custom))
 
 
 def missing_inputs(
-    profile: Profile, outcomes: Sequence[tuple[str, Outcome, list[str], str | None]]
+    profile: Profile,
+    outcomes: Sequence[tuple[str, Outcome, list[str], str | None]],
+    pack: PackSchema | None = None,
 ) -> dict[str, list[str]]:
     """The profile fields diligence has to find out, each with the rules waiting on it.
 
@@ -166,12 +180,13 @@ def missing_inputs(
     traced to the profile fields it is computed from, and only those the profile does not give
     count. A rule is named once per field even when two of its derived values need that field.
     """
+    inputs = (pack or catalogue.builtin()).inputs
     needed: dict[str, list[str]] = {}
     for rule, result, missing, question in outcomes:
         if result is not Outcome.NOT_EVALUABLE or question:
             continue
         for path in missing:
-            sources = INPUTS.get(path.removeprefix("derived."), ()) if path.startswith("derived.") else (path,)
+            sources = inputs.get(path.removeprefix("derived."), ()) if path.startswith("derived.") else (path,)
             for source in sources:
                 if not is_present(profile, source) and rule not in needed.setdefault(source, []):
                     needed[source].append(rule)

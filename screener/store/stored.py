@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from screener.profile.derived import INPUTS, is_present
+from screener.profile.derived import is_present
 from screener.profile.model import Profile, company_identities
 from screener.screening.result import Outcome, Verdict
 from screener.screening.scoring import verdict_of
@@ -124,7 +124,9 @@ class StoredResults:
         presence = tuple(is_present(profile, source) for source in frame.sources)
         questions = frame.questions.get(presence)
         if questions is None:
-            questions = frame.questions[presence] = orjson.dumps(open_questions(profile, list(frame.asks)))
+            questions = frame.questions[presence] = orjson.dumps(
+                open_questions(profile, list(frame.asks), self.book.schema)
+            )
         details = orjson.dumps(
             {
                 "points": points,
@@ -180,12 +182,13 @@ class StoredResults:
         coverage = round(weight / book.total_weight, 4) if book.total_weight else 0.0
         # A missing derived value is asked for through the fields it is computed from, when they are
         # absent; a missing compared field is absent by definition. Only the rest depend on the profile.
+        inputs = book.schema.inputs
         sources = dict.fromkeys(
             source
             for _, _, missing, _ in asks
             for path in missing
             if path.startswith("derived.")
-            for source in INPUTS.get(path.removeprefix("derived."), ())
+            for source in inputs.get(path.removeprefix("derived."), ())
             if source not in absent
         )
         return _Frame(

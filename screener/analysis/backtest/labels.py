@@ -37,6 +37,7 @@ def read_labels(
     profile_column: str = "profile",
     mapping: Path | None = None,
     rates: Mapping[str, float] | None = None,
+    model: type[Profile] | None = None,
 ) -> list[LabelledRow]:
     """Read the labels CSV, reporting every bad cell as ``file:line:col: column: message``.
 
@@ -85,7 +86,9 @@ def read_labels(
             except ValueError:
                 fail(as_of_column, f"{cell(as_of_column)!r} is not a date in YYYY-MM-DD form")
         if columns is not None:
-            profile = _mapped_profile(path, line, dict(zip(names, cells, strict=False)), columns, rates, problems)
+            profile = _mapped_profile(
+                path, line, dict(zip(names, cells, strict=False)), columns, rates, problems, model
+            )
             if profile is not None:
                 rows.append(LabelledRow(profile, label, on, line))
             continue
@@ -112,9 +115,10 @@ def _mapped_profile(
     mapping: ColumnMapping,
     rates: Mapping[str, float] | None,
     problems: list[Problem],
+    model: type[Profile] | None,
 ) -> Profile | None:
     from screener.jobs.inputs import RawRecord, validate
 
-    record = validate(RawRecord(line, str(path), line, "csv", row), rates, mapping)
+    record = validate(RawRecord(line, str(path), line, "csv", row), rates, mapping, model)
     problems.extend(record.problems)
     return record.profile

@@ -49,9 +49,10 @@ def backtest_file(
     from screener.screening.screener import Screener
 
     rulebook = load_rulebook(pack)
-    rows = read_labels(labels, label_column, as_of_column, profile_column, mapping, rates)
+    model = rulebook.schema.profile_model
+    rows = read_labels(labels, label_column, as_of_column, profile_column, mapping, rates, model)
     # Profile files are loaded together, so that every invalid one is reported at once.
-    loaded = iter(load_profiles([row.profile for row in rows if isinstance(row.profile, Path)], rates or {}))
+    loaded = iter(load_profiles([row.profile for row in rows if isinstance(row.profile, Path)], rates or {}, model))
     profiles = [row.profile if isinstance(row.profile, Profile) else next(loaded) for row in rows]
     results: list[ScreeningResult] = []
     with Screener(rulebook) as screener:

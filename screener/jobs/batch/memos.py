@@ -46,7 +46,9 @@ def write_memo(state: WorkerState, evaluation: Evaluation) -> Path | None:
     path = memo_path(state, result.company.key)
     if not state.config.force and not files.replaceable(path):
         return path
-    context = MemoContext.build(result, evaluation.profile, evaluation.derived.model_dump(mode="json"))
+    context = MemoContext.build(
+        result, evaluation.profile, evaluation.derived.model_dump(mode="json"), schema=state.screener.schema
+    )
     files.write(path, state.renderer.render(context), result.company.key)
     return None
 

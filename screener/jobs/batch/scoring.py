@@ -89,9 +89,10 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
     state = worker_state()
     config = state.config
     book = state.screener.rulebook
+    model = book.schema.profile_model
     rows, offers, saved, rejects, kept = [], [], [], [], []
     for raw in raws:
-        record = validate(raw, config.rates, config.mapping)
+        record = validate(raw, config.rates, config.mapping, model)
         profile = record.profile
         if profile is None:
             rejects.append((raw.source, raw.line, record_data(record), problems(record)))
@@ -143,5 +144,5 @@ def encoded(book: Rulebook, on: dt.date, stored: Stored, profile: Profile) -> An
     return store.Encoded(
         stored.key, stored.name, stored.website, book.name, book.version, book.hash, on, stored.score,
         stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts), orjson.dumps(stored.matched),
-        Profile.__pydantic_serializer__.to_json(profile), stored.details,
+        type(profile).__pydantic_serializer__.to_json(profile), stored.details,
     )  # fmt: skip
