@@ -119,9 +119,9 @@ def batch_command(
 
     \b
     Examples:
-      screen batch deals.jsonl --out ranked.csv
-      screen batch profiles/ export.csv --map screener/jobs/mappings/crunchbase.yaml --out ranked.jsonl
-      screen batch deals.jsonl --workers 2 --db postgresql://localhost/deals --memos memos/
+      screen batch examples/deals.jsonl --out ranked.csv
+      screen batch examples/profiles/ examples/crunchbase.csv --out ranked.jsonl
+      screen batch examples/deals.jsonl --workers 2 --db sqlite:///deals.db --memos memos/
     """
     from screener.config import load_settings
     from screener.jobs.batch import BatchRequest, DuplicateRule, run_batch
@@ -253,7 +253,7 @@ def history_command(company: str, db: str | None, config: Path | None, output_fo
     \b
     Examples:
       screen history "Tinyllama Legal"
-      screen history tinyllama.ai --format json
+      screen history tinyllama-legal.example --format json
     """
     from screener import store
     from screener.config import load_settings

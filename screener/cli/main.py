@@ -47,7 +47,7 @@ def main() -> None:
     \b
     Examples:
       screen fixtures/tinyllama-legal.yaml              # screen one company (same as 'screen score ...')
-      screen fixtures/*.yaml --format json --no-memo    # several, as JSON
+      screen fixtures/*.yaml --fx EUR=1.08 --format json --no-memo   # several, as JSON
       screen history "Tinyllama Legal"                  # past screenings of a company
       screen memo fixtures/tinyllama-legal.yaml --format html   # an HTML memo draft
     """

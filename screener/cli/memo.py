@@ -109,7 +109,12 @@ def memo_command(
 
 @click.group("templates")
 def templates_group() -> None:
-    """Memo templates: the packaged ones and your own."""
+    """Memo templates: the packaged ones and your own.
+
+    \b
+    Examples:
+      screen templates list
+    """
 
 
 @templates_group.command("list")
@@ -123,7 +128,7 @@ def templates_list_command(templates: Path | None, config: Path | None, output_f
     \b
     Examples:
       screen templates list
-      screen templates list --templates my-templates --format json
+      screen templates list --templates examples/my-templates --format json
     """
     from screener.config import load_settings
     from screener.memo.render import catalogue, unusable

@@ -157,8 +157,8 @@ def diff_command(
 
     \b
     Examples:
-      screen diff rules/small-team-open-model.yaml new-pack.yaml fixtures/*.yaml --on 2026-11-27
-      screen diff old.yaml new.yaml fixtures/*.yaml --fx EUR=1.08 --format json
+      screen diff rules/small-team-open-model.yaml examples/my-pack.yaml fixtures/*.yaml --fx EUR=1.08 --on 2026-11-27
+      screen diff rules/small-team-open-model.yaml examples/my-pack.yaml fixtures/tinyllama-legal.yaml --format json
     """
     from screener.analysis.diff import diff_files
     from screener.cli.analysis_report import print_diff
@@ -224,9 +224,9 @@ def backtest_command(
 
     \b
     Examples:
-      screen backtest rules/small-team-open-model.yaml labels.csv --on 2026-11-27
-      screen backtest rules/ labels.csv --label-column invested --as-of-column decided_on --report backtest.md
-      screen backtest rules/ history.csv --map my-mapping.yaml --report backtest.html
+      screen backtest rules/small-team-open-model.yaml examples/labels.csv --label-column invested --on 2026-11-27
+      screen backtest rules/ examples/labels.csv --label-column invested --as-of-column decided_on --report backtest.md
+      screen backtest rules/ examples/history.csv --map examples/my-mapping.yaml --report backtest.html
     """
     from screener.analysis.backtest import backtest_file, html, markdown
     from screener.cli.analysis_report import print_backtest
