@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -248,7 +249,8 @@ class Profile(_Model):
     def _founded_range(cls, value: int | dt.date | None) -> int | dt.date | None:
         year = value.year if isinstance(value, dt.date) else value
         if year is not None and not 1800 <= year <= 2200:
-            raise ValueError(f"{year} is not a plausible founding year")
+            shown = year if abs(year) < 10**9 else f"a number of {len(str(abs(year)))} digits"
+            raise ValueError(f"{shown} is not a plausible founding year")
         return value
 
     @model_validator(mode="after")
@@ -302,16 +304,31 @@ def company_key(name: str, website: str | None) -> str:
 def company_identities(name: str, website: str | None) -> tuple[str, str | None, str]:
     """The company key, the website's domain (or None) and the normalised name."""
     host = _host(website) if website else None
-    words = re.sub(r"[^\w]+", " ", name.lower()).split()
+    words = _words(name)
     while len(words) > 1 and words[-1] in _LEGAL_SUFFIXES:
         words.pop()
-    normalised = " ".join(words) or name.strip().lower()
+    normalised = " ".join(words) or unicodedata.normalize("NFC", name.strip().lower())
     return (host or normalised), host, normalised
+
+
+def _words(name: str) -> list[str]:
+    """The words of a name, lower case, without punctuation.
+
+    Beyond ASCII the name is composed first (NFC), so "Café" typed with a combining accent is
+    the same name as "Café" typed with "é", and marks are kept as part of their word: dropping
+    them made "Café" the name "Cafe", and Hindi names lose their vowel signs.
+    """
+    if name.isascii():
+        return re.sub(r"[^\w]+", " ", name.lower()).split()
+    text = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).lower())
+    return "".join(c if c.isalnum() or c == "_" or unicodedata.category(c)[0] == "M" else " " for c in text).split()
 
 
 def _host(website: str) -> str | None:
     """The host name of a website address, without ``www.``; None when there is none."""
     text = website.strip().lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     plain = _PLAIN_ADDRESS.fullmatch(text)
     # urlsplit costs several microseconds and runs twice per record in a batch; for a plain
     # address (no user, port, brackets, escapes) the host is simply what precedes the path.

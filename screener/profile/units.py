@@ -72,9 +72,10 @@ def parse_money(value: object, rates: Mapping[str, float] | None = None) -> int:
         amount *= Decimal(str(rate))
     if amount < 0:
         raise UnitError("an amount of money cannot be negative")
+    if amount >= MAX_MONEY:
+        shown = f"{int(amount):,}" if amount < MAX_MONEY * 10**6 else f"of {len(str(int(amount)))} digits"
+        raise UnitError(f"amount {shown} is implausibly large (over {MAX_MONEY:,} USD)")
     dollars = int(amount.to_integral_value())
-    if dollars >= MAX_MONEY:
-        raise UnitError(f"amount {dollars:,} is implausibly large (over {MAX_MONEY:,} USD)")
     return dollars
 
 
@@ -117,7 +118,10 @@ def parse_fraction(value: object, *, allow_above_one: bool = False) -> float:
                 raise UnitError(f"{text} is outside 0%..100%")
             number /= 100
     elif isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float: far outside every fraction's range
+            raise UnitError(f"a number of {len(str(abs(value)))} digits is not a fraction (0..1)") from None
     else:
         raise UnitError("expected a fraction such as 0.62 or '62%'")
     if not math.isfinite(number):

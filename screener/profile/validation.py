@@ -22,7 +22,7 @@ def located_problems(doc: Document, exc: ValidationError, root: type[BaseModel])
     problems = []
     seen: set[tuple[PathKey, str]] = set()
     for error in exc.errors(include_url=False):
-        path = _clean_loc(error["loc"])
+        path = _clean_loc(error["loc"], doc.data)
         message = _message(error, path, root)
         if (path, message) in seen:
             continue
@@ -31,9 +31,25 @@ def located_problems(doc: Document, exc: ValidationError, root: type[BaseModel])
     return sorted(problems, key=lambda p: (p.location.line if p.location else 0, p.subject))
 
 
-def _clean_loc(loc: tuple[int | str, ...]) -> PathKey:
-    # Pydantic adds the union member or enum tag to the location (e.g. "int", "date", "function-before").
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"int", "date"})))
+def _clean_loc(loc: tuple[int | str, ...], data: Any) -> PathKey:
+    """The path of the value an error is about, read against the data itself.
+
+    Pydantic puts the union member or validator it tried into the location (``int``, ``date``,
+    ``function-before[...]``); a data key may be spelt the same (``{"int": 1}``), so a part is
+    kept when the data has it there, or when it is the last part and names a key missing from a
+    mapping (a required field), and dropped otherwise.
+    """
+    path: list[str | int] = []
+    node = data
+    for number, part in enumerate(loc):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            node = node[part]
+        elif not (number == len(loc) - 1 and isinstance(node, dict) and isinstance(part, str)):
+            continue  # a union member or validator name
+        path.append(part)
+    return tuple(path)
 
 
 def _message(error: Mapping[str, Any], path: PathKey, root: type[BaseModel]) -> str:
@@ -61,7 +77,7 @@ def _unknown_field(path: PathKey, root: type[BaseModel]) -> str:
         # A key of a dict of models (e.g. a mapping's columns) leaves the model unchanged.
         model = _model_of(info.annotation) if info else model
     known = sorted(model.model_fields) if model else []
-    name = str(path[-1])
+    name = str(path[-1]) if path else ""
     hint = did_you_mean(name, known) or f"; known fields here: {', '.join(known)}"
     return f"unknown field {name!r}{hint}"
 

@@ -27,7 +27,10 @@ from screener.profile.units import UnitError, parse_fraction, parse_money
 from screener.rules.schema import FieldSpec, Kind, fields
 
 MAX_LENGTH = 2_000
-MAX_DEPTH = 40
+MAX_DEPTH = 40  #: levels of and/or/not
+#: Levels of the syntax tree (a field path ``a.b.c`` is three, ``--1`` three): far beyond any real
+#: condition, and far below Python's recursion limit, which the parser's recursion must not meet.
+MAX_TREE_DEPTH = 100
 #: durable-rules fails a whole assert when more than 64 rules match one fact.
 ENGINE_MATCH_LIMIT = 64
 #: Integers beyond this lose precision on their way through the engine's number parser.
@@ -116,12 +119,31 @@ def parse(text: str, catalogue: Mapping[str, FieldSpec] | None = None) -> Node:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise ConditionError([(exc.offset or 1, f"syntax error: {exc.msg}")]) from None
+    deepest, column = _depth(tree.body)
+    if deepest > MAX_TREE_DEPTH:
+        message = f"the condition is {deepest} levels deep; at most {MAX_TREE_DEPTH} are read"
+        raise ConditionError([(column, message)])
     parser = _Parser(catalogue if catalogue is not None else fields())
     node = parser.condition(tree.body, 0)
     if parser.problems:
         raise ConditionError(list(dict.fromkeys(parser.problems)))
     assert node is not None
     return node
+
+
+def _depth(root: ast.AST) -> tuple[int, int]:
+    """How deep the syntax tree goes, and the column of its deepest node, measured without recursion.
+
+    Bounding it before anything walks the tree recursively is what keeps 990 ``.x`` or 1,980
+    minus signs, short enough for :data:`MAX_LENGTH`, from exhausting Python's stack.
+    """
+    deepest, column, stack = 0, 1, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, column = depth, getattr(node, "col_offset", column - 1) + 1
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, column
 
 
 class _Parser:

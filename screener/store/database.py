@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import create_engine
 
-from screener.errors import Location, StoreError
+from screener.errors import ConfigError, Location, StoreError
 
 _log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def normalise_url(url: str) -> str:
 def safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return url
 
 
@@ -90,6 +91,9 @@ def connect(url: str | None = None, *, autocheckpoint: bool = True) -> Engine:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(f"cannot open database {safe_url(str(engine.url))}: {reason(exc)}", Location("--db")) from None
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 
@@ -114,6 +118,7 @@ def connect_existing(url: str | None = None) -> Engine | None:
     engine.dispose()
     if revision is None:
         return None
+    refuse_newer(engine, revision)
     raise StoreError(
         f"the database schema is at revision {revision}, this release needs {HEAD_REVISION}: "
         "run any command that writes (such as 'screen PROFILE') to migrate it",
@@ -122,12 +127,38 @@ def connect_existing(url: str | None = None) -> Engine | None:
 
 
 def _parse(url: str | None) -> tuple[str, URL]:
-    """The URL to use (default: :func:`default_url`; a plain path is a SQLite file), parsed."""
+    """The URL to use (default: :func:`default_url`; a plain path is a SQLite file), parsed and checked.
+
+    A URL that cannot be read, or a SQLite URL that names no file (an in-memory database, gone
+    when the command ends, though it would print "saved"), is a configuration error.
+    """
     resolved = normalise_url(url or default_url())
     try:
-        return resolved, make_url(resolved)
+        parsed = make_url(resolved)
     except ArgumentError:
-        raise StoreError(f"not a database URL: {resolved!r}", Location("--db")) from None
+        raise ConfigError(f"not a database URL: {_hidden(resolved)!r}", Location("--db")) from None
+    except ValueError:  # SQLAlchemy reads the port with int(): "h:abc", or an unclosed "[::1"
+        raise ConfigError(
+            f"not a database URL: {_hidden(resolved)!r} (its host or port cannot be read: a port is a number, "
+            "an IPv6 address is written in brackets, [::1])",
+            Location("--db"),
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+            raise ConfigError(
+                f"{_hidden(resolved)!r} names no database file (SQLite would keep the screenings in memory and "
+                "lose them when the command ends); write sqlite:///path/to/file.db, or a file path",
+                Location("--db"),
+            )
+        if "\x00" in database:
+            raise ConfigError(f"the database file name in {_hidden(resolved)!r} holds a NUL character", Location("--db"))
+    return resolved, parsed
+
+
+def _hidden(url: str) -> str:
+    """``url`` as written, for a message, with its password hidden (also when it cannot be parsed)."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _engine(url: str | None, *, create_folder: bool, autocheckpoint: bool = True) -> Engine:
@@ -238,6 +269,7 @@ def migrate(engine: Engine) -> None:
     before = _current_revision(engine)
     if before == HEAD_REVISION:
         return  # the common case, answered without importing Alembic (start-up time matters)
+    refuse_newer(engine, before)
     from alembic import command
     from alembic.config import Config
 
@@ -267,6 +299,22 @@ def migrate(engine: Engine) -> None:
             engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection,
         ):
             connection.exec_driver_sql("VACUUM")
+
+
+def known_revisions() -> frozenset[str]:
+    """The schema revisions this release can read or migrate from: its migration files' numbers."""
+    folder = Path(__file__).with_name("migrations") / "versions"
+    return frozenset(p.name.split("_", 1)[0] for p in folder.glob("[0-9]*_*.py"))
+
+
+def refuse_newer(engine: Engine, revision: str | None) -> None:
+    """A database at a revision this release does not know was written by a newer one: touch nothing."""
+    if revision is not None and revision not in known_revisions():
+        raise StoreError(
+            f"this database was written by a newer Screener (schema {revision}; this release knows schemas up to "
+            f"{HEAD_REVISION}); upgrade Screener to use it. Nothing was changed",
+            Location(safe_url(str(engine.url))),
+        )
 
 
 def _current_revision(engine: Engine) -> str | None:
