@@ -163,9 +163,7 @@ def test_a_database_with_a_newer_schema_is_refused_and_left_alone(tmp_path):
 def test_database_urls_that_cannot_be_read_are_located_configuration_errors(tmp_path):
     profile = tmp_path / "acme.yaml"
     profile.write_text("name: Acme\n", encoding="utf-8")
-    unreadable = (
-        "(its host or port cannot be read: a port is a number, an IPv6 address is written in brackets, [::1])"
-    )
+    unreadable = "(its host or port cannot be read: a port is a number, an IPv6 address is written in brackets, [::1])"
     cases = {
         "postgresql://u:secret@h:abc/db": f"not a database URL: 'postgresql://u:***@h:abc/db' {unreadable}",
         "postgresql://postgres@[::1/x": f"not a database URL: 'postgresql://postgres@[::1/x' {unreadable}",

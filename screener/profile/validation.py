@@ -42,14 +42,21 @@ def _clean_loc(loc: tuple[int | str, ...], data: Any) -> PathKey:
     path: list[str | int] = []
     node = data
     for number, part in enumerate(loc):
-        if (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        ):
-            node = node[part]
+        found, child = _child(node, part)
+        if found:
+            node = child
         elif not (number == len(loc) - 1 and isinstance(node, dict) and isinstance(part, str)):
             continue  # a union member or validator name
         path.append(part)
     return tuple(path)
+
+
+def _child(node: Any, part: int | str) -> tuple[bool, Any]:
+    if isinstance(node, dict) and part in node:
+        return True, node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return True, node[part]
+    return False, None
 
 
 def _message(error: Mapping[str, Any], path: PathKey, root: type[BaseModel]) -> str:

@@ -152,7 +152,9 @@ def _parse(url: str | None) -> tuple[str, URL]:
                 Location("--db"),
             )
         if "\x00" in database:
-            raise ConfigError(f"the database file name in {_hidden(resolved)!r} holds a NUL character", Location("--db"))
+            raise ConfigError(
+                f"the database file name in {_hidden(resolved)!r} holds a NUL character", Location("--db")
+            )
     return resolved, parsed
 
 
@@ -270,6 +272,11 @@ def migrate(engine: Engine) -> None:
     if before == HEAD_REVISION:
         return  # the common case, answered without importing Alembic (start-up time matters)
     refuse_newer(engine, before)
+    if before is not None and before not in known_revisions():
+        raise StoreError(
+            f"the database schema is at revision {before!r}, which no Screener release wrote; nothing was changed",
+            Location(safe_url(str(engine.url))),
+        )
     from alembic import command
     from alembic.config import Config
 
@@ -309,11 +316,14 @@ def known_revisions() -> frozenset[str]:
 
 def refuse_newer(engine: Engine, revision: str | None) -> None:
     """A database at a revision this release does not know was written by a newer one: touch nothing."""
-    if revision is not None and revision not in known_revisions():
+    if revision is None or revision in known_revisions():
+        return
+    where = Location(safe_url(str(engine.url)))
+    if revision.isdigit() and HEAD_REVISION.isdigit() and int(revision) > int(HEAD_REVISION):
         raise StoreError(
             f"this database was written by a newer Screener (schema {revision}; this release knows schemas up to "
             f"{HEAD_REVISION}); upgrade Screener to use it. Nothing was changed",
-            Location(safe_url(str(engine.url))),
+            where,
         )
 
 
