@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from screener.rules.rulebook import Rulebook, load_rulebook
 from screener.screening.screener import Screener
@@ -18,6 +19,23 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
 #: A fixed screening date so results do not depend on the day the tests run.
 ON = dt.date(2026, 11, 27)
+
+# Hypothesis: the default "ci" profile is derandomised (every run tries the same examples, so a
+# red build is reproducible and a green one means the same thing twice) with each test's fixed
+# budget and no example database. SCREENER_HYPOTHESIS=deep explores: random examples, the local
+# example database (failures are replayed first), and DEEP_FACTOR times each budget.
+DEEP_FACTOR = 20
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("deep", max_examples=100 * DEEP_FACTOR, deadline=None, print_blob=True)
+HYPOTHESIS_PROFILE = os.environ.get("SCREENER_HYPOTHESIS", "ci")
+if HYPOTHESIS_PROFILE not in {"ci", "deep"}:
+    raise pytest.UsageError(f"SCREENER_HYPOTHESIS={HYPOTHESIS_PROFILE!r}: expected 'ci' or 'deep'")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(budget: int) -> int:
+    """A property test's example budget: ``budget`` in the "ci" profile, DEEP_FACTOR times it in "deep"."""
+    return budget * DEEP_FACTOR if HYPOTHESIS_PROFILE == "deep" else budget
 
 
 @pytest.fixture(scope="session")

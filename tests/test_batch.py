@@ -211,7 +211,40 @@ def test_two_workers_give_the_same_output_as_one(tmp_path):
     assert outputs[0] == outputs[1]
 
 
-def test_failed_run_leaves_no_partial_output(tmp_path, write):
+_LIMITED = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.RLIM_INFINITY))
+from screener.cli.batch import batch_command
+batch_command(sys.argv[2:])
+"""
+
+
+def test_failed_run_leaves_no_partial_output(tmp_path):
+    # The disk fills up while the ranked output is being written: the previous output survives
+    # whole and no temporary file is left. Backslashes double in JSON, so the output is twice the
+    # scratch files (index, sorted runs) that are written before it: a file-size limit between the
+    # two fails the writer part-way through its stream.
+    records = [profile(n, name=f"Company {n} " + "\\" * 150) for n in range(200)]
+    path = write_jsonl(tmp_path / "deals.jsonl", records)
+    code, _, _ = batch(str(path), "--no-db", "--out", str(tmp_path / "full.jsonl"))
+    assert code == ExitCode.OK
+    size = (tmp_path / "full.jsonl").stat().st_size
+    out = tmp_path / "o.jsonl"
+    out.write_text("previous results\n")
+    (tmp_path / "o.rejects.jsonl").write_text("previous rejects\n")
+    done = subprocess.run(
+        [sys.executable, "-c", _LIMITED, str(size * 3 // 4), str(path), "--no-db", "--out", str(out), "--on", ON.isoformat()],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "File too large" in done.stderr, done.stderr  # EFBIG: the output's write; SQLite would say "disk I/O error"
+    assert out.read_text() == "previous results\n"
+    assert (tmp_path / "o.rejects.jsonl").read_text() == "previous rejects\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files left
+
+
+def test_a_bad_template_is_refused_before_anything_is_written(tmp_path, write):
     path = write_jsonl(tmp_path / "deals.jsonl", [profile(n) for n in range(20)])
     write("templates/memo.md.j2", "{{ company.name }} {{ nonexistent_variable }}\n")
     out = tmp_path / "o.csv"
@@ -221,8 +254,10 @@ def test_failed_run_leaves_no_partial_output(tmp_path, write):
         "--memo-verdict", "pass", "--templates", str(tmp_path / "templates"),
     )  # fmt: skip
     assert code == ExitCode.CONFIG_ERROR, stderr
+    assert "'nonexistent_variable' is undefined" in stderr
     assert out.read_text() == "previous results\n"
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files left
+    assert not (tmp_path / "memos").exists() and not (tmp_path / "o.rejects.jsonl").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 @pytest.mark.parametrize(
@@ -286,12 +321,20 @@ def test_killed_run_then_rerun_completes_with_one_row_per_company(db_url, tmp_pa
     path = write_jsonl(tmp_path / "deals.jsonl", [profile(i) for i in range(n)])
     out = tmp_path / "o.csv"
     process = start(str(path), "--db", db_url, "--chunk-size", "20", "--out", str(out))
+    # Step the batch (one process: --workers 1 scores in it) in short runs between SIGSTOPs, and
+    # kill it while stopped once a chunk is saved: it cannot finish between the look and the kill.
     deadline = time.monotonic() + 120
-    while count(db_url) == 0 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    saved = 0
+    while process.poll() is None and time.monotonic() < deadline:
+        process.send_signal(signal.SIGSTOP)
+        saved = count(db_url)
+        if saved:
+            break
+        process.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert count(db_url) < n  # killed mid-way: some chunks saved, not all
+    assert process.wait() == -signal.SIGKILL  # it died from the kill, not from finishing or failing
+    assert 0 < saved <= count(db_url) < n  # killed mid-way: some chunks saved, not all
     assert not out.exists()  # and no half-written output
     code, _stdout, stderr = batch(str(path), "--db", db_url, "--out", str(out))
     assert code == ExitCode.OK, stderr
@@ -316,12 +359,28 @@ def test_two_concurrent_batches_on_postgresql_lose_nothing(pg_url, tmp_path):
 
 def test_an_extreme_ratio_is_capped_and_scored(tmp_path):
     # Compute spend per dollar of revenue this large would not fit the engine's integers if not capped.
+    from screener import store
+    from screener.profile.derived import RATIO_CAP
+
     huge = profile(1, traction={"arr": 1}, compute={"monthly_compute": 900_000_000_000_000})
     path = write_jsonl(tmp_path / "deals.jsonl", [huge, profile(2)])
-    code, stdout, _ = batch(str(path), "--no-db", "--out", str(tmp_path / "o.csv"), "--format", "json")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    code, stdout, _ = batch(str(path), "--db", url, "--out", str(tmp_path / "o.csv"), "--format", "json")
     summary = json.loads(stdout)
     assert code == ExitCode.OK
     assert (summary["read"], summary["scored"], summary["rejected"]) == (2, 2, 0)
+    engine = store.connect(url)
+    try:
+        (stored,) = store.history(engine, "company1.ai")
+    finally:
+        engine.dispose()
+    outcomes = {r["id"]: r["outcome"] for r in stored.result["rules"]}
+    assert (outcomes["compute-exceeds-revenue"], outcomes["compute-tracks-revenue"]) == ("matched", "not-matched")
+    # the value the rule compared: 1.08e16 times the revenue, capped at a million times
+    from screener.profile.derived import derive
+    from screener.profile.model import Profile
+
+    assert derive(Profile.model_validate(huge), ON).compute_to_revenue == RATIO_CAP == 1_000_000
 
 
 def test_csv_output_does_not_carry_spreadsheet_formulas(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -58,17 +59,29 @@ def test_screen_prints_verdict_writes_memo_and_row(run, write, tmp_path: Path) -
     memo = tmp_path / "memos" / "tinyllama-legal.md"
     assert memo.exists()
     assert "# Tinyllama Legal: investment committee memo (draft)" in memo.read_text()
-    assert rows(db) == [("Tinyllama Legal", "strong-fit", rows(db)[0][2])]
+    # The stored score is the one printed and the one in the JSON form of the same screening.
+    printed = float(re.search(r"STRONG-FIT  score (\d+\.\d)/100", result.output).group(1))
+    as_json = run(str(profile), "--no-db", "--no-memo", "--on", "2026-11-27", "--format", "json")
+    assert json.loads(as_json.output)["score"] == printed
+    assert 0 < printed <= 100
+    assert rows(db) == [("Tinyllama Legal", "strong-fit", printed)]
     again = run(str(profile), "--db", str(db), "--on", "2026-11-27")
     assert again.exit_code == 0
-    assert len(rows(db)) == 1
+    assert rows(db) == [("Tinyllama Legal", "strong-fit", printed)]
 
 
 def test_score_is_the_explicit_form(run, write) -> None:
     profile = write("tiny.yaml", GOOD)
     implicit = run(str(profile), "--no-db", "--no-memo", "--on", "2026-11-27", "--format", "json")
     explicit = run("score", str(profile), "--no-db", "--no-memo", "--on", "2026-11-27", "--format", "json")
+    assert (implicit.exit_code, explicit.exit_code) == (ExitCode.OK, ExitCode.OK), implicit.output
+    assert json.loads(implicit.output)["company"]["name"] == "Tinyllama Legal"
     assert implicit.output == explicit.output
+    # and the same refusal for the same bad input, with the same exit code
+    bad = write("bad.yaml", "name: Broken\nteam: {size: lots}\n")
+    refusals = [run(*command, str(bad), "--no-db", "--no-memo") for command in ([], ["score"])]
+    assert [r.exit_code for r in refusals] == [ExitCode.INVALID_INPUT, ExitCode.INVALID_INPUT]
+    assert refusals[0].output == refusals[1].output
 
 
 def test_json_output_is_deterministic_for_a_fixed_date(run, write) -> None:
@@ -116,13 +129,26 @@ def test_missing_file_and_bad_rules_exit_codes(run, write, tmp_path: Path) -> No
     assert "rules: List should have at least 1 item" in bad_rules.output
 
 
+#: A pack that tells $4.4M from a dollar more or less: which rules match shows the amount converted.
+AT_4_4M = Path(__file__).parent / "packs" / "at-4.4m.yaml"
+
+
+def matched(result) -> list[str]:
+    return [r["id"] for r in json.loads(result.output)["rules"] if r["outcome"] == "matched"]
+
+
 def test_foreign_currency_needs_a_rate(run, write) -> None:
     profile = write("eur.yaml", "name: Euro AI\nfunding: {total_raised: '€4M'}\n")
     refused = run(str(profile), "--no-db", "--no-memo")
     assert refused.exit_code == ExitCode.INVALID_INPUT
     assert "no exchange rate for EUR" in refused.output
-    accepted = run(str(profile), "--no-db", "--no-memo", "--fx", "EUR=1.1", "--format", "json")
-    assert accepted.exit_code == 0
+    accepted = run(str(profile), "--no-db", "--no-memo", "--fx", "EUR=1.1", "--format", "json", "--rules", str(AT_4_4M))
+    assert accepted.exit_code == 0, accepted.output
+    assert matched(accepted) == ["exactly-4.4m"]  # €4M at 1.1 is exactly $4.4M: not a cent less or more
+    other_rate = run(
+        str(profile), "--no-db", "--no-memo", "--fx", "EUR=1.09", "--format", "json", "--rules", str(AT_4_4M)
+    )
+    assert matched(other_rate) == ["below-4.4m"]
     bad_rate = run(str(profile), "--no-db", "--fx", "EUR=abc")
     assert bad_rate.exit_code == ExitCode.CONFIG_ERROR
     assert "--fx expects CUR=RATE" in bad_rate.output
@@ -131,8 +157,12 @@ def test_foreign_currency_needs_a_rate(run, write) -> None:
 def test_rates_from_screener_toml(run, write) -> None:
     write("screener.toml", "[fx]\nEUR = 1.1\n")
     profile = write("eur.yaml", "name: Euro AI\nfunding: {total_raised: '€4M'}\n")
-    result = run(str(profile), "--no-db", "--no-memo", "--format", "json")
+    result = run(str(profile), "--no-db", "--no-memo", "--format", "json", "--rules", str(AT_4_4M))
     assert result.exit_code == 0, result.output
+    assert matched(result) == ["exactly-4.4m"]
+    # an --fx rate on the command line wins over the file's
+    overridden = run(str(profile), "--no-db", "--no-memo", "--format", "json", "--rules", str(AT_4_4M), "--fx", "EUR=1")
+    assert matched(overridden) == ["below-4.4m"]
 
 
 def test_bad_date_is_a_usage_error(run, write) -> None:

@@ -21,6 +21,7 @@ from screener.rules.conditions import All, AnyOf, Compare, ConditionError, Exist
 from screener.rules.engine import Engine
 from screener.rules.rulebook import load_rulebook
 from screener.rules.schema import fields
+from tests.conftest import examples
 
 F = fields()
 
@@ -592,7 +593,7 @@ def pack_text(whens: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(whens=st.lists(condition_texts, min_size=1, max_size=6), profiles=st.lists(facts, min_size=1, max_size=8))
 def test_evaluate_agrees_with_durable_rules(write, whens: list[str], profiles: list[dict[str, Any]]) -> None:
     rulebook = load_rulebook(write("generated.yaml", pack_text(whens)))
@@ -606,7 +607,7 @@ def test_evaluate_agrees_with_durable_rules(write, whens: list[str], profiles: l
         engine.close()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(text=condition_texts, fact=facts)
 def test_generated_conditions_render_round_trip_and_negate(text: str, fact: dict[str, Any]) -> None:
     node = parse(text)

@@ -22,10 +22,52 @@ def test_there_are_enough_varied_fixtures() -> None:
     assert len(INVALID) >= 5
 
 
+#: What each valid fixture is for, and the verdict the default pack gives it on ON. A fixture added
+#: without an entry here fails, and so does a pack change that moves a fixture's verdict.
+EXPECTED = {
+    "corvid-clinical.yaml": "strong-fit",
+    "eur-brisant-ai.yaml": "strong-fit",
+    "ferrule-code.yaml": "strong-fit",
+    "helixfold-bio.yaml": "review",
+    "kestrel-robotics.yaml": "review",
+    "larkspur-translate-2023.yaml": "strong-fit",
+    "mossgate.yaml": "review",
+    "ondine-labs.yaml": "review",
+    "promptpilot.yaml": "pass",
+    "quillfeather-insurance.yaml": "strong-fit",
+    "quorum-merge.yaml": "strong-fit",
+    "saltmarsh-voice.yaml": "review",
+    "tessellate-tax.json": "strong-fit",
+    "tinyllama-legal.yaml": "strong-fit",
+    "titanforge-ai.yaml": "pass",
+    "verbatim-research.yaml": "pass",
+}
+
+
+def test_every_valid_fixture_has_an_expected_verdict() -> None:
+    assert sorted(EXPECTED) == [p.name for p in VALID]
+
+
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
-def test_valid_fixtures_screen(screener, path: Path) -> None:
+def test_valid_fixtures_screen(screener, rulebook, path: Path) -> None:
     result = screener.screen(load_profile(path, RATES), ON)
-    assert result.company.name
+    assert result.verdict.value == EXPECTED[path.name]
+    # and for the reason its header comment gives
+    header = path.read_text(encoding="utf-8").splitlines()[0] if path.suffix == ".yaml" else ""
+    matched = {r.id for r in result.rules if r.outcome.value == "matched"}
+    if header.startswith("# Incomplete"):
+        assert result.coverage < rulebook.spec.min_coverage
+        assert result.notes[0].startswith("only ")
+    elif header.startswith("# Stale data"):
+        assert "stale-profile" in matched
+    elif header.startswith(("# A clear fit", "# A clear miss")):
+        assert result.coverage >= rulebook.spec.min_coverage
+
+
+def test_a_euro_fixture_needs_its_rate() -> None:
+    with pytest.raises(ScreenerError) as caught:
+        load_profile(FIXTURES / "eur-brisant-ai.yaml")
+    assert "no exchange rate for EUR" in str(caught.value)
 
 
 def test_fixtures_span_every_verdict(screener) -> None:

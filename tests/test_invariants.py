@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from screener.profile.model import Approach, Background, GpuDependence, Pricing, Profile, Stage
 from screener.screening.result import Outcome, Verdict
-from tests.conftest import ON
+from tests.conftest import ON, examples
 
 
 def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
@@ -53,7 +53,7 @@ profiles = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(profile=profiles)
 def test_screening_invariants(screener, rulebook, profile: Profile) -> None:
     result = screener.screen(profile, ON)

@@ -12,6 +12,7 @@ from screener.errors import ProfileError
 from screener.profile.derived import derive, months_between
 from screener.profile.model import Approach, Profile, Stage, company_key, load_profile
 from screener.profile.registry import LicenseKind, license_kind, lookup, parameter_count_b
+from tests.conftest import examples
 
 
 def test_every_bad_field_is_reported_with_file_line_and_reason(write) -> None:
@@ -230,7 +231,7 @@ def _host_by_urlsplit(website: str) -> str | None:
     return host.removeprefix("www.") if host and "." in host else None
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(
     website=st.builds(
         lambda prefix, rest: prefix + rest,

@@ -14,7 +14,7 @@ from screener.rules.rulebook import load_rulebook
 from screener.screening.screener import Screener
 from screener.store import packing
 from screener.store.stored import StoredResults
-from tests.conftest import FIXTURES, ON
+from tests.conftest import FIXTURES, ON, examples
 from tests.test_invariants import profiles
 
 
@@ -59,7 +59,7 @@ def test_every_fixture(screener, stored) -> None:
         check(screener, stored, load_profile(path, {"EUR": 1.08}))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(profile=profiles)
 def test_generated_profiles(screener, stored, profile: Profile) -> None:
     check(screener, stored, profile)

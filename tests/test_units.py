@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 from hypothesis import given
@@ -77,6 +78,18 @@ def test_fraction_out_of_range_suggests_a_percent() -> None:
 def test_money_round_trips_whole_dollars(amount: int) -> None:
     assert parse_money(amount) == amount
     assert parse_money(f"${amount:,}") == amount
+
+
+@given(
+    st.decimals(min_value=0, max_value=10**12, places=2, allow_nan=False, allow_infinity=False),
+    st.sampled_from([("$", "USD", "1"), ("€", "EUR", "1.08"), ("£", "GBP", "1.2345"), ("¥", "JPY", "0.0067")]),
+)
+def test_money_with_cents_rounds_to_the_nearest_dollar(amount: Decimal, currency: tuple[str, str, str]) -> None:
+    symbol, code, rate = currency
+    exact = amount * Decimal(rate)
+    dollars = parse_money(f"{symbol}{amount}", {code: float(rate)})
+    assert abs(Decimal(dollars) - exact) <= Decimal("0.5")  # the nearest dollar (a tie to the even one)
+    assert dollars == int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def test_format_money() -> None:
