@@ -112,3 +112,54 @@ def test_a_question_names_each_waiting_rule_once(screener) -> None:
     founders = next(q for q in result.questions if "(team.founders)" in q)
     rules = founders.split("needed by ")[1].rstrip(".").split(", ")
     assert "founders-technical-depth" in rules and len(rules) == len(set(rules))
+
+
+def test_category_totals_add_up_over_several_rules(write) -> None:
+    from screener.screening.scoring import tally
+
+    pack = """
+name: totals
+version: 1.0.0
+thresholds: {strong_fit: 75, review: 40}
+min_coverage: 0
+rules:
+  - {id: a, title: A, category: team, points: 3, when: team.size <= 10, rationale: r}
+  - {id: b, title: B, category: team, points: 2, when: team.size <= 20, rationale: r}
+  - {id: c, title: C, category: team, points: -4, when: team.size > 5, rationale: r}
+  - {id: d, title: D, category: team, points: -1, when: team.size > 6, rationale: r}
+  - {id: e, title: E, category: team, points: 5, when: model.open_weights, rationale: r}
+  - {id: k, title: K, category: model, knockout: true, when: model.approach == "api-wrapper", rationale: r}
+  - {id: l, title: L, category: model, knockout: true, when: model.approach == "rag", rationale: r}
+"""
+    rulebook = load_rulebook(write("totals.yaml", pack))
+    m, n, x = Outcome.MATCHED, Outcome.NOT_MATCHED, Outcome.NOT_EVALUABLE
+    result = tally(rulebook, [m, m, m, m, x, m, m])
+    (team, model) = result.categories
+    assert (team.points, team.best, team.worst, team.matched, team.evaluable, team.rules) == (0, 5, -5, 4, 4, 5)
+    assert (model.matched, model.evaluable, model.rules) == (2, 2, 2)
+    assert result.knockouts == ["k", "l"] and result.notes == ["knocked out by k, l"]
+    # weights 3+2+4+1, and two knockouts weighing as the heaviest rule (e, 5): 20 of 25
+    assert result.coverage == 0.8
+    partial = tally(rulebook, [m, n, n, x, x, n, x])
+    assert (partial.points, partial.score) == (3, round(100 * (3 + 4) / (5 + 4), 1))
+    assert partial.coverage == 0.56  # 3+2+4 and one knockout of 5
+    third = tally(rulebook, [x, x, m, x, x, x, x])
+    assert third.coverage == 0.16 and third.score == 0.0  # no positive rule evaluable: nothing to place
+    with pytest.raises(ValueError):
+        tally(rulebook, [m, m, m])  # an outcome per rule, or it is a bug
+
+
+def test_coverage_keeps_four_decimals(write) -> None:
+    pack = """
+name: thirds
+version: 1.0.0
+thresholds: {strong_fit: 75, review: 40}
+min_coverage: 0
+rules:
+  - {id: a, title: A, category: team, points: 1, when: team.size <= 10, rationale: r}
+  - {id: b, title: B, category: model, points: 1, when: model.open_weights, rationale: r}
+  - {id: c, title: C, category: model, points: 1, when: model.test_time_compute, rationale: r}
+"""
+    with Screener(load_rulebook(write("thirds.yaml", pack))) as screener:
+        result = screener.screen(Profile.model_validate({"name": "T", "team": {"size": 5}}), ON)
+    assert result.coverage == 0.3333

@@ -128,3 +128,67 @@ def test_money_commas_must_group_thousands() -> None:
 def test_a_percent_out_of_range_is_reported_as_written() -> None:
     with pytest.raises(UnitError, match=r"^500% is outside 0%\.\.100%$"):
         parse_fraction("500%")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "expected an amount of money such as 5200000 or '$5.2M'"),
+        (None, "expected an amount of money such as 5200000 or '$5.2M'"),
+        ([], "expected an amount of money such as 5200000 or '$5.2M'"),
+        ("lots", "cannot read 'lots' as money; write e.g. 5200000, '$5.2M', '1.2m' or '€105M'"),
+        ("$+", "cannot read '$+' as money; write e.g. 5200000, '$5.2M', '1.2m' or '€105M'"),
+        ("$-", "cannot read '$-' as money; write e.g. 5200000, '$5.2M', '1.2m' or '€105M'"),
+        ("$.", "cannot read '$.' as money; write e.g. 5200000, '$5.2M', '1.2m' or '€105M'"),
+        ("$5M USD", "'$5M USD' names a currency twice"),
+        (-5, "an amount of money cannot be negative"),
+        ("-$5", "cannot read '-$5' as money; write e.g. 5200000, '$5.2M', '1.2m' or '€105M'"),
+        ("$-5", "an amount of money cannot be negative"),
+        (math.inf, "amount must be a finite number"),
+        (MAX_MONEY, f"amount {MAX_MONEY:,} is implausibly large (over {MAX_MONEY:,} USD)"),
+    ],
+)
+def test_money_errors_say_what_is_wrong(value: object, message: str) -> None:
+    with pytest.raises(UnitError) as caught:
+        parse_money(value)
+    assert str(caught.value) == message
+
+
+def test_money_digit_separators() -> None:
+    assert parse_money("1_500_000") == 1_500_000
+    assert parse_money("$2,500") == 2_500
+    assert parse_money(2.5e6) == 2_500_000
+    assert parse_money(0.1 + 0.2) == 0  # floats are read as their shortest repr, not their binary value
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "expected a fraction such as 0.62 or '62%'"),
+        (None, "expected a fraction such as 0.62 or '62%'"),
+        ([], "expected a fraction such as 0.62 or '62%'"),
+        ("lots", "cannot read 'lots' as a fraction; write e.g. 0.62 or '62%'"),
+        ("100.5%", "100.5% is outside 0%..100%"),
+        ("-1%", "-1% is outside 0%..100%"),
+        (math.nan, "a fraction must be a finite number"),
+        (1.5, "1.5 is outside 0..1 (did you mean '1.5%'?)"),
+        (100, "100 is outside 0..1 (did you mean '100%'?)"),
+        (100.5, "100.5 is outside 0..1"),
+        (-0.1, "-0.1 is outside 0..1"),
+        (2, "2 is outside 0..1 (did you mean '2%'?)"),
+    ],
+)
+def test_fraction_errors_say_what_is_wrong(value: object, message: str) -> None:
+    with pytest.raises(UnitError) as caught:
+        parse_fraction(value)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("value", "fraction"), [("100%", 1.0), ("0%", 0.0), (" 62 % ", 0.62), (1.0, 1.0), (0, 0.0)])
+def test_fraction_bounds_are_inclusive(value: object, fraction: float) -> None:
+    assert parse_fraction(value) == pytest.approx(fraction)
+
+
+def test_fractions_above_one_when_allowed() -> None:
+    assert parse_fraction("250%", allow_above_one=True) == pytest.approx(2.5)
+    assert parse_fraction(3, allow_above_one=True) == 3.0
