@@ -10,6 +10,9 @@
     database = "sqlite:///screenings.db"   # like --db / $SCREENER_DATABASE_URL
     memos = "memos"                        # like --memos
 
+    [checks]
+    strict = true                          # like --strict: data warnings are errors
+
 Command-line ``--fx EUR=1.1`` overrides the file.
 """
 
@@ -36,11 +39,22 @@ class Defaults(BaseModel):
     templates: str | None = None  #: a folder of memo templates searched before the packaged ones
 
 
+class Checks(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    strict: bool = False  #: plausibility warnings are errors (as --strict)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fx: dict[str, float] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
+    checks: Checks = Field(default_factory=Checks)
+
+    def strict(self, option: bool | None) -> bool:
+        """Whether data warnings are errors: ``--strict``/``--no-strict`` when given, else ``[checks] strict``."""
+        return self.checks.strict if option is None else option
 
     @field_validator("fx")
     @classmethod
@@ -74,7 +88,7 @@ def load_settings(path: Path | None = None, fx: Iterable[str] = ()) -> Settings:
         ) from None
     overrides = dict(parse_fx(item) for item in fx)
     if overrides:
-        settings = Settings(fx={**settings.fx, **overrides}, defaults=settings.defaults)
+        settings = Settings(fx={**settings.fx, **overrides}, defaults=settings.defaults, checks=settings.checks)
     return settings
 
 

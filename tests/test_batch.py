@@ -91,7 +91,7 @@ def test_jsonl_folder_and_csv_in_one_batch(db_url, tmp_path, write):
     assert [int(r["rank"]) for r in ranked] == [1, 2, 3, 4, 5]
     assert ranked == sorted(ranked, key=ranking)  # verdict, knockouts last, score, coverage
     assert list(ranked[0]) == ["rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts",
-                               "reasons", "source", "line"]  # fmt: skip
+                               "reasons", "warnings", "source", "line"]  # fmt: skip
     rejects = [json.loads(line) for line in (tmp_path / "ranked.rejects.jsonl").read_text().splitlines()]
     # Inputs are read in the order given, a folder's files sorted.
     assert [(Path(r["source"]).name, r["line"]) for r in rejects] == [
@@ -605,7 +605,7 @@ def test_list_of_an_empty_database_as_csv_is_the_header_alone(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'empty.db'}"
     result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "csv"])
     assert result.exit_code == 0
-    assert result.stdout == "company,key,pack,screened_on,score,verdict,coverage,knockouts,updated_at\n"
+    assert result.stdout == "company,key,pack,screened_on,score,verdict,coverage,knockouts,warnings,updated_at\n"
     result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.stdout) == []
 

@@ -39,7 +39,9 @@ def check(screener: Screener, stored: StoredResults, profile: Profile) -> None:
         company_key=got.key, company_name=got.name, website=got.website, pack_name=want["pack"]["name"],
         pack_version=want["pack"]["version"], screened_on=ON, score=got.score, verdict=got.verdict.value,
         coverage=got.coverage, knockouts=got.knockouts, matched=got.matched, details=orjson.loads(got.details),
+        warnings=orjson.loads(got.warnings),
     )  # fmt: skip
+    assert got.checks == [w["check"] for w in want["warnings"]]
     assert orjson.dumps(packing.join_row(stored.pack_rules, row)) == orjson.dumps(want)
     assert (got.key, got.score, got.verdict.value, got.coverage, got.knockouts) == (
         want["company"]["key"], want["score"], want["verdict"], want["coverage"], want["knockouts"],

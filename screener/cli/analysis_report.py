@@ -6,6 +6,7 @@ Reads their reports; never computes them.
 from __future__ import annotations
 
 from screener.analysis.backtest import BacktestReport, show_interval, show_share
+from screener.analysis.backtest.report import warned_line
 from screener.analysis.diff import PackDiff
 from screener.analysis.explain import Explanation
 from screener.analysis.ruletests import RunReport
@@ -117,6 +118,8 @@ def print_backtest(report: BacktestReport) -> None:
         f"[bold]{report.pack} {report.version}[/]: {report.companies} companies, {report.positives} positive "
         f"(base rate {show_share(report.base_rate)}); 95% bootstrap intervals, {report.resamples} resamples, seed {report.seed}"
     )
+    if report.warned:
+        out.print(f"[yellow]data warnings:[/] {warned_line(report)}: their scores rest on implausible values")
     verdicts = Table(title="Verdicts against labels", title_justify="left")
     for column in ("verdict", "labelled positive", "labelled negative"):
         verdicts.add_column(column)

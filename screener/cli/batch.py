@@ -23,6 +23,7 @@ from screener.cli.common import (
     parse_date,
     reports_errors,
     rules_option,
+    strict_option,
     templates_option,
 )
 from screener.errors import ExitCode
@@ -84,6 +85,7 @@ _VERDICTS = ("strong-fit", "review", "pass")
 @db_option
 @click.option("--no-db", is_flag=True, help="Do not record the screenings in the database.")
 @on_option
+@strict_option
 @config_options
 @format_option("text", "json")
 @reports_errors
@@ -104,6 +106,7 @@ def batch_command(
     db: str | None,
     no_db: bool,
     on: dt.date | None,
+    strict: bool | None,
     fx: tuple[str, ...],
     config: Path | None,
     output_format: str,
@@ -114,8 +117,10 @@ def batch_command(
     the batch goes on. A company appearing twice (same website domain; without a website, same
     normalised name) is kept once: the record with the most key fields filled in wins, then the latest as_of, then
     the first read. Results are upserted into the database per chunk, so re-running an
-    interrupted batch completes it without duplicates. Exit code 0 when every record was
-    scored, 7 when some were rejected.
+    interrupted batch completes it without duplicates. A record with implausible values (a
+    total raised of $30) is scored and its data warnings counted and listed in the ranked
+    output; with --strict it is rejected instead. Exit code 0 when every record was scored, 7
+    when some were rejected.
 
     \b
     Examples:
@@ -145,6 +150,7 @@ def batch_command(
         templates=templates or configured_templates(settings.defaults.templates),
         template=template,
         force=force,
+        strict=settings.strict(strict),
     )
     summary = _with_progress(request) if sys.stderr.isatty() else run_batch(request)
     for warning in summary.warnings:
@@ -159,6 +165,9 @@ def batch_command(
             f"{summary.read} read: {summary.scored} scored, {summary.rejected} rejected, "
             f"{summary.duplicates} duplicates ({verdicts}) in {summary.seconds:.1f}s, {summary.rate:,.0f} profiles/s"
         )
+        if summary.warned:
+            checks = ", ".join(f"{check} {count}" for check, count in summary.data_warnings.items())
+            click.echo(f"data warnings: {summary.warned} companies ({checks}); see the warnings column")
         if summary.out:
             click.echo(f"results: {summary.out}")
         if summary.rejected or summary.duplicates:
@@ -204,14 +213,17 @@ def _with_progress(request: Any) -> Any:
 
 
 #: The columns of ``history`` and ``list`` (also the CSV header when nothing matched).
-_COLUMNS = ("company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts", "updated_at")
+_COLUMNS = (
+    "company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts", "warnings", "updated_at",
+)  # fmt: skip
 
 
 def _rows(screenings: Any) -> list[dict[str, Any]]:
     return [
         dict(zip(_COLUMNS, (
             s.company_name, s.company_key, f"{s.pack_name} {s.pack_version}", s.screened_on.isoformat(), s.score,
-            s.verdict, s.coverage, "; ".join(s.knockouts), s.updated_at.isoformat(timespec="seconds"),
+            s.verdict, s.coverage, "; ".join(s.knockouts), "; ".join(w["check"] for w in s.warnings),
+            s.updated_at.isoformat(timespec="seconds"),
         ), strict=True))
         for s in screenings
     ]  # fmt: skip
@@ -233,7 +245,7 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> N
         from rich.table import Table
 
         table = Table(title=title)
-        names = ("company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts")
+        names = ("company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts", "warnings")
         for name in names:
             table.add_column(name, justify="right" if name in {"score", "coverage"} else "left")
         for row in rows:

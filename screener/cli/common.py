@@ -115,6 +115,16 @@ def config_options(func: F) -> F:
     return config_option(func)
 
 
+def strict_option(func: F) -> F:
+    return click.option(
+        "--strict/--no-strict",
+        "strict",
+        default=None,
+        help="Data warnings (implausible values, see the README's checks) are errors: exit 3, nothing written "
+        "(default: [checks] strict in screener.toml, else off).",
+    )(func)
+
+
 def format_option(*choices: str) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         return click.option(

@@ -22,6 +22,7 @@ from screener.cli.common import (
     on_option,
     reports_errors,
     rules_option,
+    strict_option,
     templates_option,
 )
 from screener.cli.memo import memo_command, templates_group
@@ -68,6 +69,7 @@ def main() -> None:
 @db_option
 @click.option("--no-db", is_flag=True, help="Do not record the screening in the database.")
 @on_option
+@strict_option
 @config_options
 @format_option("table", "json")
 @reports_errors
@@ -82,6 +84,7 @@ def score_command(
     db: str | None,
     no_db: bool,
     on: dt.date | None,
+    strict: bool | None,
     fx: tuple[str, ...],
     config: Path | None,
     output_format: str,
@@ -89,7 +92,9 @@ def score_command(
     """Screen company profiles (YAML or JSON): verdict, score, reasons, memo, database row.
 
     Every profile is validated first; if any is invalid, every problem is printed and nothing
-    is written (exit code 3). JSON output is one object for one profile, a list for several.
+    is written (exit code 3). Implausible values (a total raised of $30, a team of 0) are data
+    warnings, shown with the result and kept in it; with --strict they are errors. JSON output
+    is one object for one profile, a list for several.
 
     \b
     Examples:
@@ -112,9 +117,11 @@ def score_command(
         memos=None if no_memo else (memos or Path(settings.defaults.memos or "memos")),
         database=None if no_db else (db or settings.defaults.database or ""),
         force=force,
+        strict=settings.strict(strict),
     )
     outcome = screen_files(request)
     if output_format == "json":
+        report.echo_warnings(w for warnings in outcome.warnings for w in warnings)
         report.print_json(outcome.results)
     else:
         report.print_screenings(outcome)

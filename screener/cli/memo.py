@@ -16,6 +16,7 @@ from screener.cli.common import (
     on_option,
     reports_errors,
     rules_option,
+    strict_option,
     templates_option,
 )
 
@@ -41,6 +42,7 @@ from screener.cli.common import (
 @db_option
 @click.option("--no-db", is_flag=True, help="Do not read comparables from the database.")
 @on_option
+@strict_option
 @config_options
 @reports_errors
 def memo_command(
@@ -56,6 +58,7 @@ def memo_command(
     db: str | None,
     no_db: bool,
     on: dt.date | None,
+    strict: bool | None,
     fx: tuple[str, ...],
     config: Path | None,
 ) -> None:
@@ -90,6 +93,7 @@ def memo_command(
         rates=settings.fx,
         database=None if no_db else (db or settings.defaults.database or ""),
         force=force,
+        strict=settings.strict(strict),
     )
     if company:
         if no_db:
@@ -98,6 +102,8 @@ def memo_command(
     else:
         drafts = draft.from_profiles(request, list(profiles))
     for made in drafts:
+        for warning in made.warnings:
+            click.echo(f"warning: {warning}", err=True)
         result = made.result
         if made.path.name.endswith((".pass-note.md", ".pass-note.html")) and result.verdict.value != "pass":
             click.echo(

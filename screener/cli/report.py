@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import click
 
+from screener.errors import Problem
 from screener.screening.result import Outcome, ScreeningResult, Verdict
 
 if TYPE_CHECKING:
@@ -33,19 +34,27 @@ def print_json(results: Sequence[ScreeningResult]) -> None:
         click.echo(json.dumps([json.loads(r.to_json()) for r in results], indent=2))
 
 
+def echo_warnings(warnings: Iterable[Problem]) -> None:
+    """Data warnings on stderr, one a line: ``warning: file:line:col: field: message [check-id]``."""
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
 def print_screenings(outcome: ScreenOutcome) -> None:
     out = console()
     for index, result in enumerate(outcome.results):
         if index:
             out.rule()
-        print_result(out, result)
+        print_result(out, result, outcome.warnings[index] if index < len(outcome.warnings) else None)
     for path in outcome.memos:
         out.print(f"memo: {path}")
     if outcome.database:
         out.print(f"saved {len(outcome.results)} screening(s) to {outcome.database}")
 
 
-def print_result(out: Console, result: ScreeningResult) -> None:
+def print_result(out: Console, result: ScreeningResult, located: Sequence[Problem] | None = None) -> None:
+    """The result as tables; ``located``: its data warnings with their place in the profile file, if known."""
+    from rich.markup import escape
     from rich.table import Table
 
     verdict = f"[{VERDICT_STYLE[result.verdict]}]{result.verdict.value.upper()}[/]"
@@ -57,6 +66,17 @@ def print_result(out: Console, result: ScreeningResult) -> None:
     )
     for note in result.notes:
         out.print(f"[yellow]note:[/] {note}")
+    if result.warnings:
+        out.print(
+            f"[bold yellow]Data warnings[/] ({len(result.warnings)}): check these values before relying on the score"
+        )
+        lines = (
+            [str(p) for p in located]
+            if located
+            else [f"{w.fields[0]}: {w.message} [{w.check}]" for w in result.warnings]
+        )
+        for line in lines:
+            out.print(f"  [yellow]![/] {escape(line)}")
 
     categories = Table(title="By category", title_justify="left")
     for column, justify in (

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import click
 
-from screener.cli.common import config_options, format_option, on_option, reports_errors, rules_option
+from screener.cli.common import (
+    config_options,
+    format_option,
+    on_option,
+    reports_errors,
+    rules_option,
+    strict_option,
+)
 from screener.errors import ExitCode
 
 
@@ -197,6 +204,7 @@ def diff_command(
     help="Also write the report here: HTML with a score-distribution chart for .html, else Markdown.",
 )
 @on_option
+@strict_option
 @config_options
 @format_option("table", "json", "markdown")
 @reports_errors
@@ -212,6 +220,7 @@ def backtest_command(
     seed: int,
     report_path: Path | None,
     on: dt.date | None,
+    strict: bool | None,
     fx: tuple[str, ...],
     config: Path | None,
     output_format: str,
@@ -246,6 +255,7 @@ def backtest_command(
         ks=ks or (5, 10, 20),
         resamples=resamples,
         seed=seed,
+        strict=settings.strict(strict),
     )
     if report_path is not None:
         page = html(report) if report_path.suffix.lower() in {".html", ".htm"} else markdown(report)

@@ -1,7 +1,7 @@
 """The single-company job behind ``screen PROFILE...``: validate all, screen, then write.
 
 Nothing is written unless every input is valid and every memo renders: profiles are
-validated first (all problems reported at once), results and memo texts are computed in
+validated first (all problems reported at once; with ``strict``, plausibility warnings too), results and memo texts are computed in
 memory, the memo folder is checked (an edited memo is not replaced without ``force``), the
 database rows are saved in one transaction, and only then are memo files written, each
 atomically.
@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from screener.errors import Problem
 from screener.memo import MemoRenderer
-from screener.profile.loading import load_profiles, refuse_repeated_companies
+from screener.profile.loading import load_checked, refuse_repeated_companies
 from screener.rules.rulebook import Rulebook, load_rulebook
 from screener.screening.result import ScreeningResult
 from screener.screening.screener import Screener
@@ -32,6 +33,7 @@ class ScreenRequest:
     memos: Path | None = None  #: None: write no memos
     database: str | None = None  #: None: do not record; "": the default database
     force: bool = False  #: replace memos edited since they were generated
+    strict: bool = False  #: plausibility warnings are errors: nothing is screened or written
 
 
 @dataclass
@@ -40,11 +42,15 @@ class ScreenOutcome:
     results: list[ScreeningResult]
     memos: list[Path]
     database: str | None
+    warnings: list[list[Problem]] = field(default_factory=list)  #: per result: its data warnings, located
 
 
 def screen_files(request: ScreenRequest) -> ScreenOutcome:
     rulebook = load_rulebook(request.rules)
-    profiles = load_profiles(request.profiles, request.rates, rulebook.schema.profile_model)
+    checked = load_checked(
+        request.profiles, request.rates, request.on, model=rulebook.schema.profile_model, strict=request.strict
+    )
+    profiles = [profile for profile, _ in checked]
     refuse_repeated_companies(request.profiles, profiles)
     renderer = MemoRenderer(request.templates, request.template) if request.memos is not None else None
     with Screener(rulebook) as screener:
@@ -76,4 +82,4 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
         from screener.memo import draft
 
         draft.commit(memos)
-    return ScreenOutcome(rulebook, results, [m.path for m in memos], database)
+    return ScreenOutcome(rulebook, results, [m.path for m in memos], database, [w for _, w in checked])

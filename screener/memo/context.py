@@ -15,6 +15,7 @@ from typing import Any
 
 from screener.memo.charts import ChartRow, CoverageGauge, ScoreChart, coverage_gauge, score_chart
 from screener.memo.questions import ask
+from screener.profile.checks import DataWarning
 from screener.profile.declared import DeclaredField, FieldType
 from screener.profile.model import Profile
 from screener.rules import catalogue
@@ -89,6 +90,16 @@ class Question:
 
 
 @dataclass(frozen=True)
+class DataWarningLine:
+    """A plausibility warning on the profile's data, as the memo's data warnings box shows it."""
+
+    check: str  #: the id of the check that raised it
+    fields: list[str]  #: the profile fields it is about
+    text: str  #: the warning as a sentence ("Total raised of $30 … is implausibly small; ….")
+    suggestion: str | None  #: the value most likely meant, when there is one
+
+
+@dataclass(frozen=True)
 class Fact:
     label: str
     value: str  #: formatted for people; "unknown" when the profile does not say
@@ -125,6 +136,7 @@ class MemoContext:
     verdict_label: str  #: the verdict for people ("Strong fit")
     coverage: float  #: share of the pack's weight that could be evaluated (0..1)
     notes: list[str]  #: why the verdict differs from the score alone
+    warnings: list[DataWarningLine]  #: plausibility warnings on the profile's data (the data warnings box)
     themes: list[Theme]  #: per category, in pack order
     strengths: list[RuleLine]  #: matched rules with positive points
     risks: list[RuleLine]  #: matched rules with negative points
@@ -180,6 +192,7 @@ class MemoContext:
             verdict_label=VERDICT_LABELS[result.verdict.value],
             coverage=result.coverage,
             notes=list(result.notes),
+            warnings=[_warning(w) for w in result.warnings],
             themes=themes,
             strengths=[r for r in matched if r.points > 0],
             risks=[r for r in matched if r.points < 0],
@@ -204,8 +217,8 @@ class MemoContext:
 
 #: Every type a template can reach through the context; the documented attribute names are theirs.
 CONTEXT_TYPES: tuple[type, ...] = (
-    MemoContext, CompanyInfo, PackInfo, RuleLine, Theme, Question, Fact, Comparable, ScoreChart, ChartRow,
-    CoverageGauge,
+    MemoContext, CompanyInfo, PackInfo, RuleLine, Theme, Question, DataWarningLine, Fact, Comparable, ScoreChart,
+    ChartRow, CoverageGauge,
 )  # fmt: skip
 
 
@@ -226,6 +239,13 @@ def _line(rule: RuleResult) -> RuleLine:
         question=rule.question,
         missing=list(rule.missing),
         tags=list(rule.tags),
+    )
+
+
+def _warning(warning: DataWarning) -> DataWarningLine:
+    text = warning.message[:1].upper() + warning.message[1:]
+    return DataWarningLine(
+        warning.check, list(warning.fields), text if text.endswith(".") else f"{text}.", warning.suggestion
     )
 
 

@@ -9,6 +9,7 @@ is one; drafting never writes to it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,11 +17,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from screener.errors import Location, NotFoundError, ScreenerError, StoreError
+from screener.errors import Location, NotFoundError, Problem, ScreenerError, StoreError
 from screener.memo import comparables, files
 from screener.memo.context import MemoContext
 from screener.memo.render import MemoRenderer
-from screener.profile.loading import load_profiles, refuse_repeated_companies
+from screener.profile.loading import load_checked, refuse_repeated_companies
 from screener.profile.model import Profile
 from screener.rules import catalogue
 from screener.rules.catalogue import PackSchema
@@ -39,6 +40,7 @@ class DraftRequest:
     rates: Mapping[str, float] = field(default_factory=dict)
     database: str | None = ""  #: None: no database (no comparables); "": the default one, if it exists
     force: bool = False
+    strict: bool = False  #: plausibility warnings of the profiles are errors: nothing is drafted
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Prepared:
     text: str
     result: ScreeningResult
     comparables: int | None  #: None: not looked up
+    warnings: list[Problem] = field(default_factory=list)  #: the profile's data warnings, located in its file
 
 
 def prepare(
@@ -95,7 +98,10 @@ def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Prepared
 
     renderer = MemoRenderer(request.templates, request.template, request.output_format)
     rulebook = load_rulebook(request.rules)
-    profiles = load_profiles(list(paths), request.rates, rulebook.schema.profile_model)
+    checked = load_checked(
+        list(paths), request.rates, request.on, model=rulebook.schema.profile_model, strict=request.strict
+    )
+    profiles = [profile for profile, _ in checked]
     refuse_repeated_companies(list(paths), profiles)
     with Screener(rulebook) as screener:
         results = [screener.screen(profile, request.on) for profile in profiles]
@@ -109,7 +115,7 @@ def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Prepared
         schema=rulebook.schema,
     )
     commit(prepared)
-    return prepared
+    return [dataclasses.replace(memo, warnings=warnings) for memo, (_, warnings) in zip(prepared, checked, strict=True)]
 
 
 def from_database(request: DraftRequest, company: str, pack: str | None = None) -> Prepared:

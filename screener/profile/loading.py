@@ -1,16 +1,19 @@
 """Loading several profiles at once: every file validated, every problem of every file reported together.
 
 What both the single screen (:mod:`screener.jobs.screen`) and memo drafting need before anything
-is scored.
+is scored: the profiles, and the plausibility warnings of each located in its file.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 
 from screener.errors import Location, Problem, ProfileError, ScreenerError
-from screener.profile.model import Profile, company_key, load_profile
+from screener.profile import plausibility
+from screener.profile.model import Profile, company_key, validate_profile
+from screener.profile.sources import load_document
 
 
 def load_profiles(paths: list[Path], rates: Mapping[str, float], model: type[Profile] | None = None) -> list[Profile]:
@@ -18,15 +21,37 @@ def load_profiles(paths: list[Path], rates: Mapping[str, float], model: type[Pro
 
     ``model``: the rule pack's profile model, with the fields it declares (default the built-in one).
     """
-    profiles, problems = [], []
+    return [profile for profile, _ in load_checked(paths, rates, None, model=model)]
+
+
+def load_checked(
+    paths: list[Path],
+    rates: Mapping[str, float],
+    on: dt.date | None,
+    *,
+    model: type[Profile] | None = None,
+    strict: bool = False,
+) -> list[tuple[Profile, list[Problem]]]:
+    """Load every profile (against ``model``) with its plausibility warnings as of ``on`` (none when None), located.
+
+    Raises one error listing the problems of all invalid profiles; with ``strict``, the warnings
+    of all profiles are errors too.
+    """
+    loaded, problems = [], []
     for path in paths:
         try:
-            profiles.append(load_profile(path, rates, model))
+            doc = load_document(path)
+            profile = validate_profile(doc, rates, model)
         except ScreenerError as exc:
             problems.extend(exc.problems)
+            continue
+        warnings = plausibility.located(plausibility.check(profile, on), doc) if on is not None else []
+        loaded.append((profile, warnings))
     if problems:
         raise ProfileError(problems)
-    return profiles
+    if strict and any(warnings for _, warnings in loaded):
+        raise ProfileError(plausibility.as_errors([w for _, warnings in loaded for w in warnings]))
+    return loaded
 
 
 def refuse_repeated_companies(paths: list[Path], profiles: list[Profile]) -> None:

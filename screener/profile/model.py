@@ -11,27 +11,34 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
+import typing
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict
 
-from screener.errors import ProfileError
+from screener.errors import ProfileError, did_you_mean
 from screener.profile import registry
+from screener.profile.checks import CHECKS
 from screener.profile.sources import Document, load_document, problem_at
 from screener.profile.units import MAX_MONEY, UnitError, parse_fraction, parse_money
 from screener.profile.validation import located_problems
@@ -75,6 +82,18 @@ def _enum_text(value: Any) -> Any:
 #: Names, sectors and the like are one line of text: a line break in a company name would
 #: restructure a Markdown memo and the terminal table. Checked by pydantic's own regex engine.
 Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+def _check_id(value: str) -> str:
+    if value not in CHECKS:
+        raise ValueError(f"unknown plausibility check {value!r}{did_you_mean(value, CHECKS)}")
+    return value
+
+
+#: Domain knowledge a field carries besides its type (read by the plausibility checks and the pack lint):
+#: ``scale``, the magnitude an amount is usually written in (10**6: "$15M"); ``slip_below``, a non-zero
+#: value under which the value is most likely a unit slip; ``low``/``high``, bounds no valid value passes.
+MILLIONS: JsonDict = {"scale": 1_000_000, "slip_below": 10_000}
 Money = Annotated[int, BeforeValidator(_money), Field(json_schema_extra={"unit": "money"})]
 Count = Annotated[int, BeforeValidator(_count)]
 Fraction = Annotated[float, BeforeValidator(_fraction), Field(json_schema_extra={"unit": "fraction"})]
@@ -148,13 +167,13 @@ class Team(_Model):
 
 class Round(_Model):
     stage: StageField | None = Field(None, description="the stage of the last round")
-    amount: Money | None = Field(None, description="the amount of the last round")
+    amount: Money | None = Field(None, description="the amount of the last round", json_schema_extra=MILLIONS)
     date: dt.date | None = Field(None, description="the date of the last round")
     lead: Line | None = Field(None, description="the lead investor of the last round")
 
 
 class Funding(_Model):
-    total_raised: Money | None = Field(None, description="the total capital raised to date")
+    total_raised: Money | None = Field(None, description="the total capital raised to date", json_schema_extra=MILLIONS)
     last_round: Round | None = Field(None, description="the last priced round")
 
 
@@ -176,15 +195,21 @@ class Compute(_Model):
         None, description="how dependent the business is on scarce GPUs"
     )
     owned_gpus: Count | None = Field(None, ge=0, le=100_000_000, description="the number of GPUs owned")
-    monthly_compute: Money | None = Field(None, description="the monthly compute spend")
+    monthly_compute: Money | None = Field(
+        None, description="the monthly compute spend", json_schema_extra={"scale": 1_000}
+    )
     training_share: Fraction | None = Field(
         None, description="the share of compute spent on training rather than inference"
     )
 
 
 class Traction(_Model):
-    arr: Money | None = Field(None, description="the annual recurring revenue (ARR)")
-    gross_margin: Fraction | None = Field(None, description="the gross margin")
+    arr: Money | None = Field(
+        None,
+        description="the annual recurring revenue (ARR)",
+        json_schema_extra={"scale": 1_000_000, "slip_below": 1_000},
+    )
+    gross_margin: Fraction | None = Field(None, description="the gross margin", json_schema_extra={"slip_below": 0.01})
     pricing: Annotated[Pricing, BeforeValidator(_enum_text)] | None = Field(None, description="the pricing model")
     customers: Count | None = Field(None, ge=0, le=10**12, description="the number of paying customers")
 
@@ -208,7 +233,9 @@ class Profile(_Model):
     name: Line = Field(min_length=1, max_length=300, description="the company name")
     website: Line | None = Field(None, max_length=2000, description="the company website")
     as_of: dt.date | None = Field(None, description="the date the facts in this profile were true")
-    founded: int | dt.date | None = Field(None, description="the year the company was founded")
+    founded: int | dt.date | None = Field(
+        None, description="the year the company was founded", json_schema_extra={"low": 1800, "high": 2200}
+    )
     hq_country: Line | None = Field(None, description="the headquarters country (ISO 3166 alpha-2)")
     sector: Line | None = Field(None, description="the sector")
     stage: StageField | None = Field(None, description="the funding stage")
@@ -220,6 +247,26 @@ class Profile(_Model):
     benchmarks: list[Benchmark] = Field(default_factory=list, description="benchmark results vs the frontier")
     sources: list[str] = Field(default_factory=list, description="links to sources")
     notes: str | None = Field(None, description="free-form notes")
+    silence: list[Annotated[str, AfterValidator(_check_id)]] = Field(
+        default_factory=list,
+        description="ids of plausibility checks this profile passes on purpose, because the value is right",
+    )
+    #: Money amounts small enough to be unit slips, as they were written (29.5, not the $30 kept):
+    #: the plausibility checks suggest the amount meant from what was written.
+    _entered: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_entered(cls, data: Any, handler: ModelWrapValidatorHandler[Profile]) -> Profile:
+        profile = handler(data)
+        if isinstance(data, Mapping):
+            for path, bound in slip_bounds("money").items():
+                value = _read(profile, path)
+                if value is not None and 0 < value < bound:
+                    raw = _read_raw(data, path)
+                    if raw is not None:
+                        profile._entered[path] = raw
+        return profile
 
     @field_validator("hq_country")
     @classmethod
@@ -267,6 +314,51 @@ class Profile(_Model):
         }
         object.__setattr__(self, "model", self.model.model_copy(update=filled))
         return self
+
+
+@functools.cache
+def field_domains() -> dict[str, dict[str, Any]]:
+    """Per scalar profile field (dotted path): its unit (money, fraction), if any, and its domain knowledge."""
+    return dict(_domains(Profile, ""))
+
+
+def _domains(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, info in model.model_fields.items():
+        nested = [a for a in (info.annotation, *typing.get_args(info.annotation)) if isinstance(a, type)]
+        submodel = next((a for a in nested if issubclass(a, BaseModel)), None)
+        if submodel is not None:
+            yield from _domains(submodel, f"{prefix}{name}.")
+            continue
+        extra = dict(info.json_schema_extra) if isinstance(info.json_schema_extra, dict) else {}
+        unit = _unit(info.annotation)
+        yield f"{prefix}{name}", {**({"unit": unit} if unit else {}), **extra}
+
+
+def _unit(annotation: Any) -> str | None:
+    """The ``unit`` an annotated type declares (Money, Fraction), looking inside ``X | None``."""
+    for meta in getattr(annotation, "__metadata__", ()):
+        extra = getattr(meta, "json_schema_extra", None)
+        if isinstance(extra, dict) and "unit" in extra:
+            return str(extra["unit"])
+    return next((u for u in map(_unit, typing.get_args(annotation)) if u), None)
+
+
+@functools.cache
+def slip_bounds(unit: str) -> dict[str, float]:
+    """Fields of ``unit`` whose non-zero values below a bound are most likely unit slips, with the bound."""
+    return {path: d["slip_below"] for path, d in field_domains().items() if d.get("unit") == unit and "slip_below" in d}
+
+
+def _read(model: Any, path: str) -> Any:
+    for part in path.split("."):
+        model = getattr(model, part, None)
+    return model
+
+
+def _read_raw(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, Mapping) else None
+    return data
 
 
 def validate_profile(

@@ -12,6 +12,8 @@ import enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from screener.profile.checks import DataWarning
+
 
 class Verdict(enum.StrEnum):
     """The screen's decision, best first."""
@@ -88,6 +90,10 @@ class ScreeningResult(_Out):
     rules: list[RuleResult] = Field(description="every rule of the pack, in pack order")
     questions: list[str] = Field(description="open diligence questions raised by missing data")
     notes: list[str] = Field(default_factory=list, description="why the verdict differs from what the score alone says")
+    warnings: list[DataWarning] = Field(
+        default_factory=list,
+        description="plausibility warnings: valid values in the profile a careful analyst would question",
+    )
 
     def by_outcome(self, outcome: Outcome) -> list[RuleResult]:
         return [r for r in self.rules if r.outcome is outcome]

@@ -15,6 +15,7 @@ import jinja2
 
 from screener import texts
 from screener.errors import Problem, RuleError
+from screener.profile import plausibility
 from screener.profile.derived import Derived, derived_values, is_present
 from screener.profile.model import Profile, company_key
 from screener.rules import catalogue, conditions, schema
@@ -99,6 +100,7 @@ class Screener:
             rules=rules,
             questions=open_questions(profile, [(r.id, r.outcome, r.missing, r.question) for r in rules], book.schema),
             notes=totals.notes,
+            warnings=plausibility.check(profile, on),
         )
 
     def close(self) -> None:

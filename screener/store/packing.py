@@ -7,7 +7,7 @@ So the database keeps:
 
 - per pack hash, the rules as a result shows them without an outcome (:class:`PackRules`), once;
 - per screening, its columns (company, pack, date, score, verdict, coverage, knockouts, matched
-  rule ids) and :func:`details`: points, per-category figures, the rules that could not be
+  rule ids, plausibility warnings) and :func:`details`: points, per-category figures, the rules that could not be
   evaluated and what they miss, any rendered rationales and questions, open questions, notes.
 
 :func:`join` rebuilds the result from those parts, equal to the ``model_dump(mode="json")`` of
@@ -79,8 +79,12 @@ def join(
     knockouts: list[str],
     matched: list[str],
     details: dict[str, Any],
+    warnings: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
-    """The result, as JSON-ready data, from the pack's part, a row's columns and its details."""
+    """The result, as JSON-ready data, from the pack's part, a row's columns and its details.
+
+    ``warnings`` None: the row predates them (revision 0002, as its migration reads it), and so does the result.
+    """
     if len(details["categories"]) != len(pack.categories):
         raise ValueError(f"the details name {len(details['categories'])} categories, pack {pack.hash} has "
                          f"{len(pack.categories)}")  # fmt: skip
@@ -99,7 +103,7 @@ def join(
              "points": rule["points"], "knockout": rule["knockout"], "rationale": said.get("rationale"),
              "missing": missing, "question": said.get("question"), "tags": rule["tags"]}
         )  # fmt: skip
-    return {
+    joined = {
         "company": company,
         "screened_on": screened_on.isoformat(),
         "pack": {"name": pack_name, "version": pack_version, "hash": pack.hash},
@@ -116,10 +120,16 @@ def join(
         "questions": details["questions"],
         "notes": details["notes"],
     }
+    if warnings is not None:
+        joined["warnings"] = warnings
+    return joined
 
 
 class Row(Protocol):
-    """The columns of a stored screening that :func:`join_row` reads (a table row, a migration's row)."""
+    """The columns of a stored screening that :func:`join_row` reads (a table row, a migration's row).
+
+    And ``warnings`` (JSON data), when the row has them: rows of revision 0002 do not.
+    """
 
     company_key: str
     company_name: str
@@ -141,4 +151,5 @@ def join_row(pack: PackRules, row: Row) -> dict[str, Any]:
         pack, company={"name": row.company_name, "website": row.website, "key": row.company_key},
         screened_on=row.screened_on, pack_name=row.pack_name, pack_version=row.pack_version, score=row.score,
         verdict=row.verdict, coverage=row.coverage, knockouts=row.knockouts, matched=row.matched, details=row.details,
+        warnings=getattr(row, "warnings", None),
     )  # fmt: skip

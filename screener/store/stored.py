@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from screener.profile import plausibility
 from screener.profile.derived import is_present
 from screener.profile.model import Profile, company_identities
 from screener.screening.result import Outcome, Verdict
@@ -50,6 +51,8 @@ class Stored:
     reasons: list[str]  #: at most TOP_REASONS titles: the most points earned, or for a pass the most lost
     matched: list[str]  #: ids of the matched rules, in pack order
     details: bytes  #: the JSON of packing.details of the typed result without rationales
+    checks: list[str]  #: the ids of the plausibility checks that warned, one per warning, in order
+    warnings: bytes  #: the JSON of the result's warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +149,14 @@ class StoredResults:
                 reasons.append(title)
                 if len(reasons) == TOP_REASONS:
                     break
+        found = plausibility.check(profile, on)
+        warnings = orjson.dumps([w.model_dump() for w in found]) if found else b"[]"
         key, domain, normalised = company_identities(name, website)
         identities = (f"name:{normalised}", f"domain:{domain}") if domain else (f"name:{normalised}",)
         return Stored(
-            name, website, key, identities, score, verdict, frame.coverage, knockouts, reasons, matched, details
-        )
+            name, website, key, identities, score, verdict, frame.coverage, knockouts, reasons, matched, details,
+            [w.check for w in found], warnings,
+        )  # fmt: skip
 
     def _build_frame(self, absent: frozenset[str]) -> _Frame:
         book = self.book

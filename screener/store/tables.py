@@ -30,6 +30,10 @@ class ScreeningColumns(SQLModel):
     coverage: float
     knockouts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     matched: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: the plausibility warnings on the profile (screening.result.DataWarning as JSON data)
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
 
 
 class ScreeningBase(ScreeningColumns):

@@ -45,6 +45,7 @@ class Encoded:
     matched: bytes  #: JSON
     profile: bytes  #: JSON
     details: bytes  #: JSON: packing.details of the result
+    warnings: bytes  #: JSON: the result's plausibility warnings
 
 
 def save(engine: Engine, items: Iterable[tuple[ScreeningResult | dict[str, Any], dict[str, Any]]]) -> int:
@@ -100,7 +101,8 @@ def save_encoded(
                 connection.exec_driver_sql(
                     _SQLITE_UPSERT,
                     [(*_plain(r), r.screened_on.isoformat(), r.score, r.verdict, r.coverage, r.knockouts.decode(),
-                      r.matched.decode(), r.profile.decode(), r.details.decode(), stamp, stamp) for r in rows],
+                      r.matched.decode(), r.profile.decode(), r.details.decode(), r.warnings.decode(), stamp, stamp)
+                     for r in rows],
                 )  # fmt: skip
             else:
                 connection.execute(_upsert(engine), [_values(r, now) for r in rows])
@@ -111,7 +113,7 @@ def save_encoded(
 
 _COLUMNS = (
     "company_key", "company_name", "website", "pack_name", "pack_version", "pack_hash", "screened_on", "score",
-    "verdict", "coverage", "knockouts", "matched", "profile", "details", "created_at", "updated_at",
+    "verdict", "coverage", "knockouts", "matched", "profile", "details", "warnings", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -165,6 +167,7 @@ def _values(row: Encoded, now: dt.datetime) -> dict[str, Any]:
         "matched": orjson.Fragment(row.matched),
         "profile": orjson.Fragment(row.profile),
         "details": orjson.Fragment(row.details),
+        "warnings": orjson.Fragment(row.warnings),
         "created_at": now,
         "updated_at": now,
     }
@@ -189,4 +192,5 @@ def _encoded(result: dict[str, Any], profile: dict[str, Any]) -> Encoded:
         matched=orjson.dumps([r["id"] for r in result["rules"] if r["outcome"] == "matched"]),
         profile=orjson.dumps(profile),
         details=orjson.dumps(packing.details(result)),
+        warnings=orjson.dumps(result["warnings"]),
     )

@@ -104,6 +104,8 @@ class BacktestReport(_Out):
     score_bins: list[ScoreBin] = Field(description="score distribution of positives and negatives, in tens")
     resamples: int
     seed: int
+    warned: int = Field(0, description="companies whose data drew plausibility warnings")
+    data_warnings: dict[str, int] = Field(default_factory=dict, description="per check id: how many of those companies")
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

@@ -25,6 +25,12 @@ def show_interval(i: Interval) -> str:
     return f"{show_share(i.value)} [{show_share(i.low)}–{show_share(i.high)}]"
 
 
+def warned_line(report: BacktestReport) -> str:
+    """``3 companies (money-unit-slip 2, team-zero 1)``: whose data drew plausibility warnings."""
+    checks = ", ".join(f"{check} {count}" for check, count in report.data_warnings.items())
+    return f"{report.warned} {'company' if report.warned == 1 else 'companies'} ({checks})"
+
+
 def markdown(report: BacktestReport) -> str:
     """The report as Markdown (for a file or a pull request)."""
     lines = [
@@ -32,6 +38,7 @@ def markdown(report: BacktestReport) -> str:
         "",
         f"{report.companies} companies, {report.positives} labelled positive (base rate {show_share(report.base_rate)}). "
         f"Intervals: 95% percentile bootstrap, {report.resamples} resamples, seed {report.seed}.",
+        *(["", f"**Data warnings:** {warned_line(report)}."] if report.warned else []),
         "",
         "## Verdicts against labels",
         "",

@@ -15,6 +15,7 @@ same input always gives the same report.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 from screener.analysis.backtest.labels import read_labels
 from screener.analysis.backtest.metrics import measure
 from screener.analysis.backtest.models import BacktestReport, Case
+from screener.errors import Location, Problem, ProfileError
+from screener.profile import plausibility
+from screener.profile.checks import CHECKS
 from screener.profile.model import Profile
 from screener.screening.result import ScreeningResult
 
@@ -42,8 +46,12 @@ def backtest_file(
     ks: Sequence[int] = (5, 10, 20),
     resamples: int = 1000,
     seed: int = 0,
+    strict: bool = False,
 ) -> BacktestReport:
-    """Screen every labelled profile with the pack and measure the screen against the labels."""
+    """Screen every labelled profile with the pack and measure the screen against the labels.
+
+    Data warnings are counted in the report; with ``strict`` they are errors, each at its row of the labels.
+    """
     from screener.profile.loading import load_profiles
     from screener.rules.rulebook import load_rulebook
     from screener.screening.screener import Screener
@@ -58,8 +66,20 @@ def backtest_file(
     with Screener(rulebook) as screener:
         for row, profile in zip(rows, profiles, strict=True):
             results.append(screener.screen(profile, row.on or on or dt.date.today(), explain=False))
+    warned = [(r, row) for r, row in zip(results, rows, strict=True) if r.warnings]
+    if strict and warned:
+        problems = [
+            Problem(f"{r.company.name}: {w.message} [{w.check}]", Location(str(labels), row.line), w.fields[0])
+            for r, row in warned
+            for w in r.warnings
+        ]
+        raise ProfileError(plausibility.as_errors(problems))
     cases = [
         Case(r.score, r.verdict, row.label, {x.id: x.outcome for x in r.rules}, r.coverage, bool(r.knockouts))
         for r, row in zip(results, rows, strict=True)
     ]
-    return measure(rulebook.name, rulebook.version, [r.id for r in rulebook.rules], cases, ks, resamples, seed)
+    report = measure(rulebook.name, rulebook.version, [r.id for r in rulebook.rules], cases, ks, resamples, seed)
+    counts = Counter(check for r, _ in warned for check in dict.fromkeys(w.check for w in r.warnings))
+    return report.model_copy(
+        update={"warned": len(warned), "data_warnings": {c: counts[c] for c in CHECKS if c in counts}}
+    )

@@ -42,7 +42,7 @@ from pathlib import Path
 from screener.errors import ConfigError, InputError, Location
 from screener.files import atomic_writer
 from screener.jobs.batch.duplicates import Index
-from screener.jobs.batch.ranked import write_ranked
+from screener.jobs.batch.ranked import count_warnings, write_ranked
 from screener.jobs.batch.request import BatchRequest, BatchSummary, rejects_path
 from screener.jobs.batch.scoring import score_pass
 from screener.jobs.batch.settling import settle
@@ -104,7 +104,7 @@ def run_batch(request: BatchRequest) -> BatchSummary:
         summary.database = store.safe_url(str(database.url))
     config = WorkerConfig(
         rulebook, mapping, dict(request.rates), request.on, request.database, request.memos,
-        request.memo_verdict, request.templates, request.template, request.force, request.duplicates,
+        request.memo_verdict, request.templates, request.template, request.force, request.duplicates, request.strict,
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
         if database is not None:
@@ -120,6 +120,9 @@ def run_batch(request: BatchRequest) -> BatchSummary:
         spilled = score_pass(files, mapping, request, pool, rejects, summary, index, scratch)
         if summary.duplicates:
             settle(files, mapping, request, pool, rejects, summary, index)
+            if summary.warned:  # the pass counted the losers too
+                summary.warned, counts = count_warnings(spilled, index)
+                summary.data_warnings = {k: counts[k] for k in summary.data_warnings if k in counts}
         if request.out is not None:
             write_ranked(request.out, spilled, index if summary.duplicates else None)
             summary.out = request.out

@@ -13,6 +13,7 @@ import heapq
 import importlib
 import json
 import pickle
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,10 @@ from screener.jobs.batch.workers import (
 from screener.screening.ranking import VERDICT_ORDER
 
 #: Columns of the ranked output, in order.
-COLUMNS = ("rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts", "reasons", "source", "line")
+COLUMNS = (
+    "rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts", "reasons", "warnings", "source",
+    "line",
+)  # fmt: skip
 
 
 #: Ranked rows kept in memory before a sorted run is spilled to a temporary file.
@@ -33,12 +37,13 @@ RUN_ROWS = 50_000
 
 
 #: One ranked output row, without its rank: the values of COLUMNS[1:], then the record's position.
-Row = tuple[str, str, str | None, float, str, float, list[str], list[str], str, int, int]
+#: ``warnings``: the ids of the plausibility checks that warned about the record's data.
+Row = tuple[str, str, str | None, float, str, float, list[str], list[str], list[str], str, int, int]
 
 
 def _order(row: Row) -> tuple[int, bool, float, float, str, int]:
     # screening.ranking.rank_key, spelled out: this runs for every row of a batch of millions.
-    return (VERDICT_ORDER[row[4]], bool(row[6]), -row[3], -row[5], row[1], row[10])
+    return (VERDICT_ORDER[row[4]], bool(row[6]), -row[3], -row[5], row[1], row[11])
 
 
 #: Rows pickled together in a spilled run: one pickle call per row cost more than sorting them.
@@ -66,9 +71,19 @@ def _ranked(runs: list[Path], index: Index | None) -> Iterator[tuple[Any, ...]]:
     """Output rows with their rank (the values of COLUMNS), best first; with an index, only winners."""
     merged: Iterable[Row] = heapq.merge(*(_read_run(p) for p in runs), key=_order)
     if index is not None:
-        merged = (row for row in merged if not index.lost(row[10]))
+        merged = (row for row in merged if not index.lost(row[11]))
     for rank, row in enumerate(merged, start=1):
-        yield (rank, *row[:10])
+        yield (rank, *row[:11])
+
+
+def count_warnings(runs: list[Path], index: Index) -> tuple[int, dict[str, int]]:
+    """Companies kept whose data drew warnings, and per check how many: what duplicates leave of the pass's count."""
+    warned, by_check = 0, Counter[str]()
+    for row in heapq.merge(*(_read_run(p) for p in runs), key=_order):
+        if row[8] and not index.lost(row[11]):
+            warned += 1
+            by_check.update(set(row[8]))
+    return warned, dict(by_check)
 
 
 def write_ranked(path: Path, runs: list[Path], index: Index | None) -> None:
@@ -87,10 +102,10 @@ def write_ranked(path: Path, runs: list[Path], index: Index | None) -> None:
 
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
-            for rank, name, key, website, score, verdict, coverage, knockouts, reasons, source, line in rows:
+            for rank, name, key, website, score, verdict, coverage, knockouts, reasons, warnings, source, line in rows:
                 writer.writerow(
                     [rank, _cell(name), _cell(key), _cell(website), score, verdict, coverage, "; ".join(knockouts),
-                     "; ".join(reasons), _cell(source), line]
+                     "; ".join(reasons), "; ".join(warnings), _cell(source), line]
                 )  # fmt: skip
 
 
@@ -108,7 +123,8 @@ def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
     schema = pa.schema(
         [("rank", pa.int64()), ("name", pa.string()), ("key", pa.string()), ("website", pa.string()),
          ("score", pa.float64()), ("verdict", pa.string()), ("coverage", pa.float64()),
-         ("knockouts", pa.list_(pa.string())), ("reasons", pa.list_(pa.string())), ("source", pa.string()),
+         ("knockouts", pa.list_(pa.string())), ("reasons", pa.list_(pa.string())),
+         ("warnings", pa.list_(pa.string())), ("source", pa.string()),
          ("line", pa.int64())]
     )  # fmt: skip
     with atomic_writer(path, "wb") as handle:

@@ -46,6 +46,7 @@ class BatchRequest:
     templates: Path | None = None
     template: str = "memo"
     force: bool = False  #: replace memos edited since they were generated (else they are kept, with a warning)
+    strict: bool = False  #: a record whose data draws a plausibility warning is rejected
     progress: Progress | None = None
 
 
@@ -58,6 +59,8 @@ class BatchSummary:
     rejected: int = 0
     duplicates: int = 0
     verdicts: dict[str, int] = field(default_factory=dict)
+    warned: int = 0  #: companies kept whose data drew plausibility warnings
+    data_warnings: dict[str, int] = field(default_factory=dict)  #: per check id: how many of those companies
     memos: int = 0
     seconds: float = 0.0
     out: Path | None = None

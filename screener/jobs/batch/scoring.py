@@ -29,6 +29,8 @@ from screener.jobs.batch.workers import (
 )
 from screener.jobs.inputs import RawRecord, estimate_records, read_raw, validate
 from screener.jobs.mapping import Mapping as ColumnMapping
+from screener.profile import plausibility
+from screener.profile.checks import CHECKS, DataWarning
 from screener.profile.derived import filled
 from screener.profile.model import Profile
 from screener.rules.rulebook import Rulebook
@@ -47,6 +49,7 @@ def score_pass(
     folder: Path,
 ) -> list[Path]:
     verdicts: Counter[str] = Counter()
+    warned: Counter[str] = Counter()
     runs: list[Path] = []
     rows: list[Row] = []
     expected = estimate_records(files) if request.progress else 0
@@ -65,6 +68,10 @@ def score_pass(
             summary.memos -= memo
             summary.duplicates += 1
         summary.scored = summary.read - summary.rejected - summary.duplicates
+        for row in scored.rows:
+            if row[8]:
+                summary.warned += 1
+                warned.update(set(row[8]))
         rows.extend(scored.rows)
         if len(rows) >= RUN_ROWS:
             runs.append(spill(rows, folder, len(runs)))
@@ -74,6 +81,7 @@ def score_pass(
     if rows:
         runs.append(spill(rows, folder, len(runs)))
     summary.verdicts = {v.value: verdicts.get(v.value, 0) for v in Verdict}
+    summary.data_warnings = dict(sorted(warned.items(), key=lambda item: _CHECK_ORDER[item[0]]))
     return runs
 
 
@@ -97,6 +105,11 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
         if profile is None:
             rejects.append((raw.source, raw.line, record_data(record), problems(record)))
             continue
+        if config.strict:
+            found = plausibility.check(profile, config.on)
+            if found:  # a data warning is an error: the record is rejected, nothing is written for it
+                rejects.append((raw.source, raw.line, record_data(record) or raw_data(raw), strict_errors(raw, found)))
+                continue
         try:
             stored = state.stored(profile, config.on)
         except EngineError as exc:  # e.g. a value too large for the engine: this record only
@@ -107,7 +120,7 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
         verdict = stored.verdict.value
         rows.append(
             (stored.name, stored.key, stored.website, stored.score, verdict, stored.coverage, stored.knockouts,
-             stored.reasons, raw.source, raw.line, raw.seq)
+             stored.reasons, stored.checks, raw.source, raw.line, raw.seq)
         )  # fmt: skip
         memo = state.renderer is not None and stored.verdict.at_least(config.memo_verdict)
         if memo:
@@ -137,6 +150,19 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
     return Scored(rows, offers, rejects, kept)
 
 
+def strict_errors(raw: RawRecord, found: list[DataWarning]) -> list[dict[str, Any]]:
+    """A record's data warnings as the errors of a reject (``--strict``)."""
+    where = str(Location(raw.source, raw.line))
+    return [
+        {"location": where, "field": w.fields[0], "message": f"{w.message} [{w.check}] (an error with --strict)"}
+        for w in found
+    ]
+
+
+#: The catalogue's order, in which the summary lists the checks.
+_CHECK_ORDER = {check_id: number for number, check_id in enumerate(CHECKS)}
+
+
 def encoded(book: Rulebook, on: dt.date, stored: Stored, profile: Profile) -> Any:
     """The database row of a screening: a ``store.Encoded`` (store is imported only when a database is used)."""
     from screener import store
@@ -144,5 +170,5 @@ def encoded(book: Rulebook, on: dt.date, stored: Stored, profile: Profile) -> An
     return store.Encoded(
         stored.key, stored.name, stored.website, book.name, book.version, book.hash, on, stored.score,
         stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts), orjson.dumps(stored.matched),
-        type(profile).__pydantic_serializer__.to_json(profile), stored.details,
+        type(profile).__pydantic_serializer__.to_json(profile), stored.details, stored.warnings,
     )  # fmt: skip

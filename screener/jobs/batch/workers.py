@@ -78,6 +78,7 @@ class WorkerConfig:
     template: str
     force: bool
     duplicates: DuplicateRule
+    strict: bool = False  #: reject records whose data draws plausibility warnings
 
 
 @dataclass
