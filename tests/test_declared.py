@@ -126,7 +126,7 @@ def test_declared_fields_are_validated_like_built_in_ones(write, pack) -> None:
         f"error: {bad}:5:11: company.status: 'closd' is not one of: operating, acquired, closed; did you mean 'closed'?",
         f"error: {bad}:6:1: milestones: expected a whole number, not true/false",
         f"error: {bad}:7:1: extra: unknown field 'extra'; known fields here: as_of, benchmarks, company, compute, "
-        "founded, funding, hq_country, investors, milestones, model, name, notes, sector, signals, sources, stage, "
+        "founded, funding, hq_country, investors, milestones, model, name, notes, sector, signals, silence, sources, stage, "
         "team, traction, website",
     ]
 
