@@ -49,7 +49,7 @@ def test_unknown_keys_named_like_pydantic_tags_are_reported_as_unknown_fields(tm
     result = run("batch", str(deals), "--no-db", "--out", str(tmp_path / "out.csv"), "--on", ON.isoformat())
     assert result.exit_code == ExitCode.REJECTS, result.stderr
     assert result.stdout.startswith("4 read: 1 scored, 3 rejected, 0 duplicates (")
-    top = "as_of, benchmarks, compute, founded, funding, hq_country, model, name, notes, sector, sources, stage, team, traction, website"
+    top = "as_of, benchmarks, compute, founded, funding, hq_country, model, name, notes, sector, silence, sources, stage, team, traction, website"
     assert [r["errors"] for r in rejects(tmp_path / "out.rejects.jsonl")] == [
         [{"location": f"{deals}:1", "field": "int", "message": f"unknown field 'int'; known fields here: {top}"}],
         [{"location": f"{deals}:2", "field": "team.date", "message": "unknown field 'date'; known fields here: founders, size"}],
