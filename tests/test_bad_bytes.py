@@ -70,6 +70,7 @@ def test_a_lone_surrogate_escape_in_json_is_a_reject_not_a_crash(tmp_path):
 
 def test_an_undecodable_csv_cell_rejects_that_row_only(tmp_path):
     rows = [b"name,homepage_url"] + [f"Company {n},c{n}.ai".encode() for n in range(1000)]
+    rows[1] = "Zürich 0,c0.ai".encode()  # real UTF-8 in the file: it is UTF-8 (not detected as cp1252)
     rows[501] = b"Caf\xe9 500,c500.ai"
     path = tmp_path / "export.csv"
     path.write_bytes(b"\r\n".join(rows) + b"\r\n")

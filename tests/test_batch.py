@@ -91,7 +91,7 @@ def test_jsonl_folder_and_csv_in_one_batch(db_url, tmp_path, write):
     assert [int(r["rank"]) for r in ranked] == [1, 2, 3, 4, 5]
     assert ranked == sorted(ranked, key=ranking)  # verdict, knockouts last, score, coverage
     assert list(ranked[0]) == ["rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts",
-                               "reasons", "warnings", "source", "line"]  # fmt: skip
+                               "reasons", "warnings", "source", "line", "notes"]  # fmt: skip
     rejects = [json.loads(line) for line in (tmp_path / "ranked.rejects.jsonl").read_text().splitlines()]
     # Inputs are read in the order given, a folder's files sorted.
     assert [(Path(r["source"]).name, r["line"]) for r in rejects] == [

@@ -109,14 +109,26 @@ def test_csv_with_units_and_dash_as_missing(write):
     assert acme.profile.traction.gross_margin == pytest.approx(0.62)
     assert acme.profile.team.size is None  # "-" is missing, not zero
     assert beta.profile.funding.total_raised is None and beta.profile.team.size == 0
-    assert messages([gamma]) == [
-        [
-            f"{path}:4: Raised ($k): 'lots' is not a number",
-            f"{path}:4: Staff: '3.5' is not a whole number",
-            f"{path}:4: Margin: 150% is outside 0%..100%",
-        ]
+    # Bad optional cells leave their fields out, with a warning each: the company is still screened.
+    assert gamma.profile is not None and gamma.profile.name == "Gamma"
+    assert gamma.profile.team.size is None and gamma.profile.traction.gross_margin is None
+    assert [str(w) for w in gamma.warnings] == [
+        f"{path}:4: Staff: '3.5' is not a whole number; left out",
+        f"{path}:4: Raised ($k): 'lots': cannot read 'lots' as money; write e.g. 5200000, '$5.2M', '1.2m' or "
+        "'€105M'; left out",
+        f"{path}:4: Margin: '150': 150% is outside 0%..100%; left out",
     ]
     assert gamma.data["Company"] == "Gamma"
+    strict = list(iter_records([path], mapping))
+    from screener.jobs.inputs import RawRecord, validate
+
+    rejected = validate(RawRecord(0, str(path), 4, "csv", strict[2].data), None, mapping, strict=True)
+    assert rejected.profile is None
+    assert [str(p) for p in rejected.problems] == [
+        f"{path}:4: Staff: '3.5' is not a whole number",
+        f"{path}:4: Raised ($k): cannot read 'lots' as money; write e.g. 5200000, '$5.2M', '1.2m' or '€105M'",
+        f"{path}:4: Margin: 150% is outside 0%..100%",
+    ]
 
 
 def test_builtin_crunchbase_mapping(write):
@@ -134,11 +146,11 @@ def test_builtin_crunchbase_mapping(write):
         "https://tinyllama.ai", "Legal Tech", "GB", 50,
     )  # fmt: skip
     assert profile.funding.total_raised == 5_200_000 and str(profile.funding.last_round.date) == "2025-06-30"
-    assert messages(records[1:]) == [
-        [
-            f"{path}:3: country_code: 'XYZ' is not a known ISO 3166 country code",
-            f"{path}:3: founded_at: '2023-13-01' is not a date (YYYY-MM-DD, YYYY-MM, YYYY or MM/DD/YYYY)",
-        ]
+    nowhere = records[1]
+    assert nowhere.profile is not None and nowhere.profile.hq_country is None and nowhere.profile.founded is None
+    assert [str(w) for w in nowhere.warnings] == [
+        f"{path}:3: country_code: 'XYZ' is not a known ISO 3166 country code; left out",
+        f"{path}:3: founded_at: '2023-13-01' is not a date in YYYY-MM-DD form; left out",
     ]
 
 

@@ -24,6 +24,7 @@ import contextlib
 import csv
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import IO, Any, NamedTuple
 from pydantic import ValidationError
 
 from screener.errors import InputError, Location, Problem, ScreenerError
+from screener.jobs.csvformat import CsvFormat, detect
 from screener.jobs.mapping import Mapping as ColumnMapping
 from screener.profile.model import Profile, validate_profile
 from screener.profile.sources import (
@@ -45,6 +47,8 @@ from screener.profile.sources import (
     undecodable,
     unique_keys,
 )
+from screener.rules import catalogue
+from screener.rules.catalogue import PackSchema
 
 DOCUMENT_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 SUFFIXES = DOCUMENT_SUFFIXES | {".jsonl", ".csv"}
@@ -70,6 +74,8 @@ class Record:
     profile: Profile | None
     problems: list[Problem]
     data: Any = None  #: the record as read (a dict when it could be parsed), for the rejects file
+    #: cells of a CSV row that could not be read and were left out (the profile is valid without them)
+    warnings: list[Problem] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -204,13 +210,20 @@ class _CsvLines:
 
 @contextlib.contextmanager
 def open_csv(path: Path, mapping: ColumnMapping) -> Iterator[tuple[_CsvLines, Iterator[list[str]]]]:
-    """A CSV file's bounded lines and its csv reader (bytes that are not UTF-8 kept as surrogate escapes)."""
+    """A CSV file's bounded lines and its csv reader, in the encoding and delimiter the mapping names or
+    that are detected (bytes the encoding cannot read kept as surrogate escapes)."""
     # A cell may be as long as a whole profile document; the csv module's default is 128 KiB.
     if csv.field_size_limit() < MAX_BYTES:
         csv.field_size_limit(MAX_BYTES)
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+    form = csv_format(path, mapping)
+    with path.open(encoding=form.encoding, errors="surrogateescape", newline="") as handle:
         lines = _CsvLines(handle)
-        yield lines, csv.reader(lines, delimiter=mapping.delimiter)
+        yield lines, csv.reader(lines, delimiter=form.delimiter)
+
+
+def csv_format(path: Path, mapping: ColumnMapping) -> CsvFormat:
+    """How ``path`` is written: the mapping's encoding and delimiter, or those detected from the file."""
+    return detect(path, mapping.encoding, mapping.delimiter)
 
 
 def header_problems(files: Iterable[Path], mapping: ColumnMapping | None) -> list[Problem]:
@@ -263,6 +276,16 @@ def _read_csv(
             except (csv.Error, _RowTooLong):
                 header = []
             lines.row_done()
+            form = csv_format(path, mapping)
+            if form.detected and warn is not None:
+                warn(
+                    Problem(
+                        f"{form.describe()} (detected; set encoding: or delimiter: in mapping {mapping.name!r} "
+                        "to read it otherwise)",
+                        Location(source),
+                        level="warning",
+                    )
+                )
             unknown = mapping.unknown_columns(header)
             if unknown and warn is not None:
                 warn(
@@ -305,13 +328,17 @@ def validate(
     raw: RawRecord,
     rates: Mapping[str, float] | None = None,
     mapping: ColumnMapping | None = None,
-    model: type[Profile] | None = None,
+    schema: PackSchema | None = None,
+    strict: bool = False,
 ) -> Record:
     """Validate one raw record: a profile, or every problem found.
 
-    ``model``: the rule pack's profile model, with the fields it declares (default the built-in one).
+    ``schema``: the rule pack's fields (its profile model holds the fields it declares; default the
+    built-in ones). A CSV cell that cannot be read leaves its field out with a warning, unless the
+    field is ``name`` or ``strict`` is set: then the record is rejected.
     """
-    model = model or Profile
+    schema = schema or catalogue.builtin()
+    model = schema.profile_model
     context = {"rates": dict(rates or {})}
     if raw.kind == "jsonl":
         bad = undecodable(raw.payload)
@@ -330,7 +357,8 @@ def validate(
             return Record(raw, None, exc.problems, raw.payload.rstrip("\n"))
         return _validate_doc(raw, Document(data, raw.source, line_offset=raw.line), rates, data, model)
     if raw.kind == "csv":
-        return _validate_row(raw, rates, mapping, model)
+        assert mapping is not None  # read_raw refuses CSV without a mapping
+        return _validate_row(raw, rates, mapping, schema, strict)
     if raw.kind == "document":
         try:
             doc = load_document(Path(raw.source))
@@ -350,9 +378,8 @@ def _validate_doc(
 
 
 def _validate_row(
-    raw: RawRecord, rates: Mapping[str, float] | None, mapping: ColumnMapping | None, model: type[Profile]
+    raw: RawRecord, rates: Mapping[str, float] | None, mapping: ColumnMapping, schema: PackSchema, strict: bool
 ) -> Record:
-    assert mapping is not None  # read_raw refuses CSV without a mapping
     row: dict[Any, Any] = raw.payload
     where = Location(raw.source, raw.line)
     problems = []
@@ -364,29 +391,71 @@ def _validate_row(
         return Record(
             raw, None, problems, {k: printable(v) if isinstance(v, str) else v for k, v in row.items() if k is not None}
         )
+    record_data = {k: v for k, v in row.items() if k is not None}
     if row.get(None):
         problems.append(Problem(f"{len(row[None])} more cell(s) than the header has columns", where))
-    data, origin, cell_problems = mapping.apply(row)
-    problems += [Problem(message, where, column) for column, message in cell_problems]
-    record_data = {k: v for k, v in row.items() if k is not None}
-    try:
-        profile = validate_profile(Document(data, raw.source, line_offset=raw.line), rates, model)
-    except ScreenerError as exc:
-        problems += [dataclasses.replace(p, subject=_column(p.subject, origin)) for p in exc.problems]
-        return Record(raw, None, problems, record_data)
-    if problems:
-        return Record(raw, None, problems, record_data)
-    return Record(raw, profile, [], record_data)
+    applied = mapping.apply(row, schema)
+    names = {c for c, spec in mapping.columns.items() if "name" in spec.fields}
+    left_out: list[Problem] = []
+    for column, _text, why in applied.problems:
+        if column in names or strict:
+            problems.append(Problem(why, where, column))
+        else:
+            left_out.append(Problem(f"{why}; left out", where, column, level="warning"))
+    data, origin = applied.data, applied.origin
+    # A cell that reads but is not a valid value (a bound, an enum value) is left out too, unless it is
+    # the name; each round drops what the last one refused, so a field never hides another's problem.
+    for _ in range(len(origin) + 1):
+        try:
+            profile = validate_profile(Document(data, raw.source, line_offset=raw.line), rates, schema.profile_model)
+        except ScreenerError as exc:
+            fatal, dropped = [], []
+            for problem in exc.problems:
+                path = _mapped_path(problem.subject, origin)
+                column = origin.get(path, "") if path else ""
+                if path is None or path == "name" or strict:
+                    fatal.append(dataclasses.replace(problem, subject=column or problem.subject))
+                    continue
+                text = _cells_of(row, column)
+                dropped.append(path)
+                message = f"{text}: {problem.message}; left out" if text else f"{problem.message}; left out"
+                left_out.append(Problem(message, where, column, level="warning"))
+            if fatal or not dropped:
+                return Record(raw, None, problems + fatal, record_data)
+            for path in dict.fromkeys(dropped):
+                _remove(data, path)
+                origin.pop(path, None)
+            continue
+        if problems:
+            return Record(raw, None, problems, record_data)
+        return Record(raw, profile, [], record_data, left_out)
+    return Record(raw, None, problems, record_data)  # pragma: no cover (each round drops a field)
 
 
-def _column(subject: str, origin: Mapping[str, str]) -> str:
-    """The CSV column a field problem comes from (the field path when no column fills it)."""
-    probe = subject
+def _mapped_path(subject: str, origin: Mapping[str, str]) -> str | None:
+    """The mapped field a problem's subject lies in (``investors.kinds[1]`` → ``investors.kinds``), or None."""
+    probe = re.sub(r"\[\d+\]", "", subject)
     while probe:
         if probe in origin:
-            return origin[probe]
+            return probe
         probe = probe.rpartition(".")[0]
-    return subject
+    return None
+
+
+def _cells_of(row: Mapping[Any, Any], column: str) -> str:
+    columns = [c.strip() for c in column.split(",")] if column and column not in row else [column]
+    shown = [repr(row[c]) for c in columns if c in row and row[c] not in (None, "")]
+    return ", ".join(shown)
+
+
+def _remove(data: dict[str, Any], path: str) -> None:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        inner = data.get(part)
+        if not isinstance(inner, dict):
+            return
+        data = inner
+    data.pop(leaf, None)
 
 
 def iter_records(
@@ -394,8 +463,8 @@ def iter_records(
     mapping: ColumnMapping | None = None,
     rates: Mapping[str, float] | None = None,
     warn: Callable[[Problem], None] | None = None,
-    model: type[Profile] | None = None,
+    schema: PackSchema | None = None,
 ) -> Iterator[Record]:
     """Read and validate every record of ``paths`` (files or folders), one at a time."""
     for raw in read_raw(expand(paths), mapping, warn):
-        yield validate(raw, rates, mapping, model)
+        yield validate(raw, rates, mapping, schema)

@@ -1,177 +1,442 @@
-"""CSV column mappings: which column fills which profile field, and how its text is read.
+"""CSV column mappings: which columns fill which profile fields, and how their cells are read.
 
 A mapping file is YAML, validated like every other document (unknown keys are errors, with a
-location)::
+location) against the fields of the rule pack it is used with::
 
-    name: crunchbase
+    name: startups
+    delimiter: auto                 # or ",", ";", "\\t", "|" (auto: detected from the file)
+    encoding: auto                  # or utf-8, cp1252, latin-1 (auto: UTF-8 with or without BOM, else cp1252)
+    constants:                      # a value for every row
+      hq_country: US
     columns:
       name: {field: name}
-      funding_total_usd: {field: funding.total_raised, unit: dollars}
-      category_list: {field: sector, split: "|"}          # "a|b" -> "a" (the first item)
-      country_code: {field: hq_country, type: country}    # USA -> US
-      founded_at: {field: founded, type: date}
-      employee_count: {field: team.size, type: integer, range: upper}   # "11-50" -> 50
-    ignore: [permalink, status]                           # known columns with no profile field
+      founded_at: {field: founded, format: "%m-%d-%Y"}         # dates: formats tried in order
+      funding_total_usd: {field: funding.total_raised}          # money: '$70M', '1.1B', '€3M', 5000000
+      Raised ($k): {field: funding.total_raised, unit: thousands}
+      category_list: {field: sector, split: "|"}                # a list cell: its first item
+      last_funding_type: {field: [stage, funding.last_round.stage], values: {angel: pre-seed, series_d: growth}}
+      employee_count: {field: team.size, range: upper}          # "11-50" -> 50
+    combine:                        # one field from several columns
+      stage: {columns: [has_roundA, has_roundB, has_roundC, has_roundD], pick: last,
+              values: [series-a, series-b, series-c, growth]}
+      investors.kinds: {columns: [has_VC, has_angel], pick: all, values: [vc, angel]}
+      signals.any_round: {columns: [has_roundA, has_roundB], pick: any}
+    ignore: [permalink, status]     # columns with no profile field
 
-A cell that is empty or ``-`` means missing (the field is left out), never zero. A column in a
-file that is neither mapped nor ignored is reported once per file. :func:`Mapping.apply` turns a
-row into the nested dict a :class:`~screener.profile.model.Profile` is validated from, plus the cell
-problems it met; :data:`MISSING` is the set of cell texts that mean "no value".
+How a cell is read follows the field it fills (:mod:`screener.jobs.cells`). A cell that is empty
+or ``-`` means missing, never zero. :meth:`Mapping.apply` turns a row into the nested dict a
+profile is validated from, the column each field came from, and the cells it could not read.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import re
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from screener.errors import ConfigError, Location, ScreenerError, did_you_mean
+from screener.errors import ConfigError, Location, Problem, ScreenerError, did_you_mean
+from screener.jobs import cells
+from screener.jobs.cells import MISSING, CellError
+from screener.profile.declared import FieldType
+from screener.rules import catalogue
+from screener.rules.catalogue import PackSchema
+from screener.rules.rulebook import Rulebook
+from screener.rules.schema import Kind
 
-#: Cell texts that mean "no value" (after stripping spaces).
-MISSING = frozenset({"", "-", "—", "n/a", "N/A"})
+__all__ = [
+    "BUILTIN", "MISSING", "Applied", "CellError", "Column", "Combine", "Mapping", "convert", "lacks_note", "lacks_warning", "load_mapping",
+    "packaged_mapping", "unfilled",
+]  # fmt: skip
+
 BUILTIN = "crunchbase"
-
-_SCALE = {
-    "dollars": Decimal(1),
-    "thousands": Decimal(1_000),
-    "millions": Decimal(1_000_000),
-    "billions": Decimal(1_000_000_000),
+#: What a cell of each field kind is read as (a declared list reads as "list").
+_READS = {
+    Kind.INTEGER: "integer",
+    Kind.MONEY: "money",
+    Kind.FRACTION: "fraction",
+    Kind.NUMBER: "number",
+    Kind.BOOLEAN: "boolean",
+    Kind.ENUM: "text",
+    Kind.TEXT: "text",
+    Kind.DATE: "date",
+    Kind.YEAR: "year",
 }
+#: The explicit ``type`` a column may give for a field of each way of reading (older mappings say it).
+_COMPATIBLE = {
+    "integer": {"integer", "number"},
+    "money": {"money", "integer", "number"},
+    "fraction": {"fraction", "number"},
+    "number": {"number", "integer"},
+    "boolean": {"boolean"},
+    "text": {"text"},
+    "date": {"date"},
+    "year": {"year", "date", "integer"},
+    "country": {"country", "text"},
+    "list": {"list", "text"},
+}
+Reading = Literal["text", "integer", "number", "money", "fraction", "date", "year", "country", "boolean", "list"]
 
 
-class Column(BaseModel):
-    """How one CSV column fills one profile field."""
-
+class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    field: str = Field(description="dotted profile field path, e.g. funding.total_raised")
-    type: Literal["text", "integer", "number", "date", "year", "country", "boolean"] = "text"
+
+def _check_targets(paths: list[str], info: ValidationInfo) -> None:
+    """Every path is a field of the pack's profiles (the pack's schema comes as validation context)."""
+    schema: PackSchema = (info.context or {}).get("schema") or catalogue.builtin()
+    targets = schema.targets
+    errors = [f"{p!r} is not a profile field{did_you_mean(p, sorted(targets))}" for p in paths if p not in targets]
+    if errors:
+        raise ValueError("; ".join(errors))
+
+
+class Column(_Spec):
+    """How one CSV column fills one (or several) profile fields."""
+
+    if_declared: bool = Field(False, description="fill the field only when the rule pack declares it")
+    field: str | list[str] = Field(description="dotted profile field path(s), e.g. funding.total_raised")
+    type: Reading | None = Field(None, description="optional: how to read the cell (default: from the field)")
     unit: Literal["dollars", "thousands", "millions", "billions", "percent", "fraction"] | None = Field(
-        None, description="money columns: the unit amounts are written in; fraction columns: percent or fraction"
+        None, description="money: what a plain number counts; fraction: percent (62 = 62%) or fraction (0.62)"
     )
-    split: str | None = Field(None, description="separator of a list cell; the first item is used")
-    range: Literal["lower", "upper", "middle"] | None = Field(
-        None, description='for "11-50" style cells: which end to use'
-    )
+    format: str | list[str] | None = Field(None, description="dates: strptime formats, tried in order")
+    values: dict[str, Any] | None = Field(None, description="cell text (any case) → value; null: missing")
+    split: str | None = Field(None, description="separator of a list cell (a single-valued field takes the first item)")
+    range: Literal["lower", "upper", "middle"] | None = Field(None, description='"11-50" cells: which end')
 
     @field_validator("field")
     @classmethod
-    def _known_field(cls, value: str) -> str:
-        known = profile_fields()
-        if value not in known:
-            raise ValueError(f"{value!r} is not a profile field{did_you_mean(value, sorted(known))}")
+    def _known_field(cls, value: str | list[str], info: ValidationInfo) -> str | list[str]:
+        if not info.data.get("if_declared"):
+            _check_targets([value] if isinstance(value, str) else value, info)
         return value
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.field,) if isinstance(self.field, str) else tuple(self.field)
 
-class Mapping(BaseModel):
-    """A CSV mapping file: columns to fields, and the columns deliberately ignored."""
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return () if self.format is None else (self.format,) if isinstance(self.format, str) else tuple(self.format)
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class Combine(_Spec):
+    """One field from several columns."""
+
+    if_declared: bool = Field(False, description="fill the field only when the rule pack declares it")
+    columns: list[str] = Field(min_length=2, description="the columns, in order")
+    pick: Literal["any", "all", "count", "sum", "first", "last"] = Field(
+        description="any: a flag is true; all: the values of the true flags; count: how many are true; "
+        "sum: the cells added; first/last: with values, the value of the first/last true flag, else the "
+        "first/last cell that is not empty"
+    )
+    values: list[Any] | dict[str, Any] | None = Field(
+        None, description="first/last/all: the value each column's flag stands for (a list in column order)"
+    )
+    otherwise: Any = Field(None, description="first/last: the value when no flag is true (and none is empty)")
+    format: str | list[str] | None = Field(None, description="dates: strptime formats, tried in order")
+    split: str | None = Field(None, description="first/last without values: a list cell's first item is used")
+
+    @model_validator(mode="after")
+    def _values_fit(self) -> Combine:
+        flags = self.pick in {"all"} or (self.pick in {"first", "last"} and self.values is not None)
+        if self.pick == "all" and self.values is None:
+            raise ValueError("pick: all needs values: the value each column's flag stands for")
+        if self.values is not None and not flags:
+            raise ValueError(f"pick: {self.pick} takes no values")
+        if isinstance(self.values, list) and len(self.values) != len(self.columns):
+            raise ValueError(f"values has {len(self.values)} item(s) for {len(self.columns)} columns")
+        if isinstance(self.values, dict):
+            extra = sorted(set(self.values) - set(self.columns))
+            if extra:
+                raise ValueError(f"values names column(s) not in columns: {', '.join(extra)}")
+        if self.otherwise is not None and self.pick not in {"first", "last"}:
+            raise ValueError("only pick: first or last takes otherwise")
+        return self
+
+    def value_of(self, column: str) -> Any:
+        if isinstance(self.values, dict):
+            return self.values.get(column)
+        assert self.values is not None
+        return self.values[self.columns.index(column)]
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return () if self.format is None else (self.format,) if isinstance(self.format, str) else tuple(self.format)
+
+
+@dataclass
+class Applied:
+    """A row mapped onto profile data."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  #: field path → the column (or "a, b") it came from
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  #: (column, cell text, why) not read
+
+
+class Mapping(_Spec):
+    """A CSV mapping file: columns to fields, fields from several columns, constants, and ignored columns."""
 
     name: str = "custom"
     description: str | None = None
-    delimiter: str = Field(",", min_length=1, max_length=1)
-    columns: dict[str, Column]
+    delimiter: str = Field("auto", description="auto (detected), or one character such as ',' ';' '\\t' '|'")
+    encoding: str = Field("auto", description="auto (UTF-8 with or without BOM, else cp1252), or an encoding name")
+    columns: dict[str, Column] = Field(default_factory=dict)
+    combine: dict[str, Combine] = Field(default_factory=dict, description="field → how several columns fill it")
+    constants: dict[str, Any] = Field(default_factory=dict, description="field → a value for every row")
     ignore: list[str] = Field(default_factory=list)
 
-    def unknown_columns(self, header: list[str]) -> list[str]:
-        known = set(self.columns) | set(self.ignore)
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, value: str) -> str:
+        value = {"tab": "\t", "\\t": "\t"}.get(value, value)
+        if value != "auto" and (len(value) != 1 or value in "\r\n\"'"):
+            raise ValueError(f"{value!r} is not a delimiter: use auto, or one character such as ',' ';' tab '|'")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str) -> str:
+        import codecs
+
+        if value != "auto":
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"{value!r} is not an encoding Python knows (utf-8, cp1252, latin-1, …)") from None
+        return value
+
+    @field_validator("combine")
+    @classmethod
+    def _known_combined(cls, value: dict[str, Combine], info: ValidationInfo) -> dict[str, Combine]:
+        _check_targets([path for path, spec in value.items() if not spec.if_declared], info)
+        return value
+
+    @field_validator("constants")
+    @classmethod
+    def _known_constants(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        _check_targets(list(value), info)
+        return value
+
+    @property
+    def known_columns(self) -> frozenset[str]:
+        return frozenset(self.columns) | {c for spec in self.combine.values() for c in spec.columns} | set(self.ignore)
+
+    def unknown_columns(self, header: list[str], also: frozenset[str] = frozenset()) -> list[str]:
+        """The header's columns that the mapping neither reads nor ignores (``also``: read by someone else)."""
+        known = self.known_columns | also
         return [c for c in header if c not in known]
 
-    def apply(self, row: dict[str, str | None]) -> tuple[dict[str, Any], dict[str, str], list[tuple[str, str]]]:
-        """A row as nested profile data, the column each field came from, and (column, message) problems."""
-        data: dict[str, Any] = {}
-        origin: dict[str, str] = {}
-        problems: list[tuple[str, str]] = []
-        for column, spec in self.columns.items():
+    def lacking(self, schema: PackSchema, needed: frozenset[str]) -> list[str]:
+        """Which of the profile fields ``needed`` no column, combination or constant of this mapping fills."""
+        filled = self.filled(schema)
+        return sorted(p for p in needed if p not in filled)
+
+    def filled(self, schema: PackSchema) -> frozenset[str]:
+        targets = schema.targets
+        paths = {p for spec in self.columns.values() for p in spec.fields} | set(self.combine) | set(self.constants)
+        return frozenset(p for p in paths if p in targets)
+
+    def apply(self, row: dict[Any, Any], schema: PackSchema | None = None) -> Applied:
+        """A row as nested profile data, with where each field came from and the cells that could not be read."""
+        return _applier(self, schema or catalogue.builtin())(row)
+
+
+#: (mapping, schema) by identity → (the two, kept alive so the ids stay theirs, and the applier).
+_APPLIERS: dict[tuple[int, int], tuple[Mapping, PackSchema, Callable[[dict[Any, Any]], Applied]]] = {}
+
+
+def _applier(mapping: Mapping, schema: PackSchema) -> Callable[[dict[Any, Any]], Applied]:
+    """One function per (mapping, pack): how each column is read is decided once, not per row."""
+    key = (id(mapping), id(schema))
+    found = _APPLIERS.get(key)
+    if found is None:
+        if len(_APPLIERS) >= 16:
+            _APPLIERS.clear()
+        found = _APPLIERS[key] = (mapping, schema, _build_applier(mapping, schema))
+    return found[2]
+
+
+def _build_applier(mapping: Mapping, schema: PackSchema) -> Callable[[dict[Any, Any]], Applied]:
+    targets = schema.targets
+    steps: list[tuple[str, tuple[str, ...], Callable[[str], Any]]] = []
+    for column, spec in mapping.columns.items():
+        paths = tuple(p for p in spec.fields if p in targets)
+        if paths:
+            steps.append((column, paths, _cell_reader(spec, _reading(schema, paths[0], spec.type), schema)))
+    combined = [(path, spec, _reading(schema, path, None)) for path, spec in mapping.combine.items() if path in targets]
+    constants = [(path, value) for path, value in mapping.constants.items() if path in targets]
+
+    def apply(row: dict[Any, Any]) -> Applied:
+        out = Applied()
+        for path, value in constants:
+            _put(out.data, path, value)
+        for column, paths, read in steps:
             text = row.get(column)
-            if text is None or text.strip() in MISSING:
+            if text is None or cells.is_missing(text):
                 continue
             try:
-                value = convert(text.strip(), spec)
-            except ValueError as exc:
-                problems.append((column, str(exc)))
+                value = read(text)
+            except CellError as exc:
+                out.problems.append((column, text, str(exc)))
                 continue
             if value is None:
                 continue
-            _put(data, spec.field, value)
-            origin[spec.field] = column
-        return data, origin, problems
-
-
-def convert(text: str, spec: Column) -> Any:
-    """One non-missing cell as the value its field expects (raises ValueError with a short reason)."""
-    if spec.split:
-        items = [t.strip() for t in text.split(spec.split) if t.strip() not in MISSING]
-        if not items:
-            return None
-        text = items[0]
-    if spec.range and spec.type in {"integer", "number"}:
-        text = _range(text, spec.range)
-    if spec.unit in _SCALE:
-        number = _decimal(text)
-        return int((number * _SCALE[spec.unit]).to_integral_value())
-    if spec.unit == "percent":
-        return f"{_decimal(text.rstrip('%').strip())}%"
-    if spec.type == "integer":
-        number = _decimal(text)
-        if number != number.to_integral_value():
-            raise ValueError(f"{text!r} is not a whole number")
-        return int(number)
-    if spec.type == "number":
-        return float(_decimal(text))
-    if spec.type == "date":
-        return _date(text)
-    if spec.type == "year":
-        return _date(text).year if not re.fullmatch(r"\d{4}", text) else int(text)
-    if spec.type == "country":
-        return country_alpha2(text)
-    if spec.type == "boolean":
-        lowered = text.lower()
-        if lowered in {"true", "yes", "y", "1"}:
-            return True
-        if lowered in {"false", "no", "n", "0"}:
-            return False
-        raise ValueError(f"{text!r} is not yes/no")
-    return text
-
-
-def _decimal(text: str) -> Decimal:
-    try:
-        number = Decimal(text.replace(",", "").replace("_", "").replace("$", "").strip())
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not number.is_finite():
-        raise ValueError(f"{text!r} is not a finite number")
-    return number
-
-
-def _range(text: str, end: str) -> str:
-    match = re.fullmatch(r"\s*([\d,]+)\s*(?:-|–|to)\s*([\d,]+)\s*", text)
-    if match:
-        low, high = (_decimal(g) for g in match.groups())
-        return str({"lower": low, "upper": high, "middle": (low + high) // 2}[end])
-    return text.rstrip("+").strip()  # "10000+" means at least 10000
-
-
-def _date(text: str) -> dt.date:
-    for pattern, parse in (
-        (r"\d{4}-\d{2}-\d{2}", dt.date.fromisoformat),
-        (r"\d{4}-\d{2}", lambda t: dt.date.fromisoformat(f"{t}-01")),
-        (r"\d{4}", lambda t: dt.date(int(t), 1, 1)),
-        (r"\d{1,2}/\d{1,2}/\d{4}", lambda t: dt.datetime.strptime(t, "%m/%d/%Y").date()),
-    ):
-        if re.fullmatch(pattern, text):
+            for path in paths:
+                _put(out.data, path, value)
+                out.origin[path] = column
+        for path, spec, reading in combined:
             try:
-                return parse(text)
-            except ValueError:
-                break
-    raise ValueError(f"{text!r} is not a date (YYYY-MM-DD, YYYY-MM, YYYY or MM/DD/YYYY)")
+                value = _combine(spec, reading, row)
+            except _CombineError as exc:
+                out.problems.append((exc.column, exc.text, str(exc)))
+                continue
+            if value is not None:
+                _put(out.data, path, value)
+                out.origin[path] = ", ".join(spec.columns)
+        return out
+
+    return apply
+
+
+def _reading(schema: PackSchema, path: str, explicit: str | None) -> str:
+    if path in {"name", "website", "notes"}:
+        natural = "text"
+    elif path == "hq_country":
+        natural = "country"
+    elif path in schema.fields:
+        natural = _READS[schema.fields[path].kind]
+    else:
+        declared = next((f for f in schema.declared if f.path == path), None)
+        natural = "list" if declared is not None and declared.type is FieldType.LIST else "text"
+    if explicit is not None and explicit not in _COMPATIBLE[natural]:
+        raise ValueError(f"{path} is read as {natural}; type {explicit} does not fit it")
+    # An explicit reading that differs only in name (integer for money) reads as the field does.
+    return natural
+
+
+def _cell_reader(spec: Column, reading: str, schema: PackSchema) -> Callable[[str], Any]:
+    values = {str(k).strip().lower(): v for k, v in (spec.values or {}).items()}
+    formats = spec.formats
+
+    def one(text: str) -> Any:
+        key = text.strip().lower()
+        if key in values:
+            return values[key]
+        if spec.range and reading in {"integer", "number", "money"}:
+            text = cells.span(text, spec.range)
+        if reading == "money":
+            return cells.money(text, spec.unit)
+        if reading == "fraction":
+            return cells.fraction(text, spec.unit)
+        if reading == "integer":
+            return cells.integer(text)
+        if reading == "number":
+            return cells.number(text)
+        if reading == "boolean":
+            return cells.flag(text)
+        if reading == "date":
+            return cells.date(text, formats)
+        if reading == "year":
+            return cells.year(text, formats)
+        if reading == "country":
+            return cells.country(text)
+        return text.strip()
+
+    if reading == "list":
+
+        def many(text: str) -> Any:
+            found = [one(item) for item in cells.items(text, spec.split or ",")]
+            return [v for v in found if v is not None] or None
+
+        return many
+    if spec.split:
+
+        def first(text: str) -> Any:
+            found = cells.items(text, spec.split)
+            return one(found[0]) if found else None
+
+        return first
+    return one
+
+
+class _CombineError(CellError):
+    def __init__(self, column: str, text: str, message: str):
+        super().__init__(message)
+        self.column, self.text = column, text
+
+
+def _combine(spec: Combine, reading: str, row: dict[Any, Any]) -> Any:
+    texts = [(column, row.get(column)) for column in spec.columns]
+    present = [(c, t) for c, t in texts if t is not None and not cells.is_missing(t)]
+    if not present:
+        return None
+    if spec.pick == "sum" or (spec.pick in {"first", "last"} and spec.values is None):
+        values = []
+        for column, text in present:
+            if spec.split:
+                found = cells.items(text, spec.split)
+                if not found:
+                    continue
+                text = found[0]
+            try:
+                values.append(_scalar(reading, text, spec.formats, adding=spec.pick == "sum"))
+            except CellError as exc:
+                raise _CombineError(column, text, str(exc)) from None
+        if not values:
+            return None
+        if spec.pick == "sum":
+            return sum(values)
+        return values[0] if spec.pick == "first" else values[-1]
+    truth = []
+    for column, text in present:
+        try:
+            truth.append((column, cells.flag(text)))
+        except CellError as exc:
+            raise _CombineError(column, text, str(exc)) from None
+    true = [column for column, yes in truth if yes]
+    complete = len(present) == len(texts)
+    if spec.pick == "any":
+        return True if true else (False if complete else None)
+    if spec.pick == "count":
+        return len(true) if true or complete else None
+    if spec.pick == "all":
+        return [spec.value_of(c) for c in true] if true or complete else None
+    if not true:
+        return spec.otherwise if complete else None
+    return spec.value_of(true[0] if spec.pick == "first" else true[-1])
+
+
+def _scalar(reading: str, text: str, formats: tuple[str, ...], adding: bool) -> Any:
+    if reading == "money":
+        value = cells.money(text, None)
+        if adding and not isinstance(value, int | float):
+            raise CellError(f"{text!r} is not a plain amount (the columns are added as numbers)")
+        return value
+    if reading == "fraction" and not adding:
+        return cells.fraction(text, None)
+    if reading == "integer":
+        return cells.integer(text)
+    if reading in {"number", "fraction"}:
+        return cells.number(text)
+    if reading == "date":
+        return cells.date(text, formats)
+    if reading == "year":
+        return cells.year(text, formats)
+    if reading == "boolean":
+        return cells.flag(text)
+    if reading == "country":
+        return cells.country(text)
+    return text.strip()
+
+
+def convert(text: str, spec: Column, schema: PackSchema | None = None) -> Any:
+    """One non-missing cell as its (first) field reads it; raises CellError with a short reason."""
+    schema = schema or catalogue.builtin()
+    return _cell_reader(spec, _reading(schema, spec.fields[0], spec.type), schema)(text)
 
 
 def _put(data: dict[str, Any], path: str, value: Any) -> None:
@@ -181,43 +446,15 @@ def _put(data: dict[str, Any], path: str, value: Any) -> None:
     data[leaf] = value
 
 
-def country_alpha2(text: str) -> str:
-    """An ISO 3166 alpha-2 code from alpha-2 or alpha-3 text (the common alpha-3 codes only)."""
-    code = text.strip().upper()
-    if len(code) == 2 and code.isalpha():
-        return code
-    if code in _ALPHA3:
-        return _ALPHA3[code]
-    raise ValueError(f"{text!r} is not a known ISO 3166 country code")
+def load_mapping(path: Path | None, schema: PackSchema | None = None, rates: dict[str, float] | None = None) -> Mapping:
+    """Read a mapping file (None: the built-in Crunchbase-style mapping) for a pack's fields, every problem located.
 
-
-# The alpha-3 codes that make up nearly all venture deal flow; extend as needed.
-_ALPHA3 = {
-    "USA": "US", "GBR": "GB", "DEU": "DE", "FRA": "FR", "CAN": "CA", "ISR": "IL", "IND": "IN", "SGP": "SG",
-    "NLD": "NL", "SWE": "SE", "CHE": "CH", "ESP": "ES", "ITA": "IT", "IRL": "IE", "DNK": "DK", "NOR": "NO",
-    "FIN": "FI", "BEL": "BE", "AUT": "AT", "POL": "PL", "PRT": "PT", "CZE": "CZ", "EST": "EE", "LTU": "LT",
-    "LVA": "LV", "ROU": "RO", "UKR": "UA", "GRC": "GR", "HUN": "HU", "BGR": "BG", "HRV": "HR", "SVN": "SI",
-    "SVK": "SK", "LUX": "LU", "ISL": "IS", "TUR": "TR", "ARE": "AE", "SAU": "SA", "QAT": "QA", "EGY": "EG",
-    "NGA": "NG", "KEN": "KE", "ZAF": "ZA", "MAR": "MA", "CHN": "CN", "HKG": "HK", "TWN": "TW", "JPN": "JP",
-    "KOR": "KR", "AUS": "AU", "NZL": "NZ", "IDN": "ID", "VNM": "VN", "THA": "TH", "MYS": "MY", "PHL": "PH",
-    "PAK": "PK", "BGD": "BD", "BRA": "BR", "MEX": "MX", "ARG": "AR", "CHL": "CL", "COL": "CO", "PER": "PE",
-    "URY": "UY", "RUS": "RU", "CYP": "CY", "MLT": "MT",
-}  # fmt: skip
-
-
-@functools.cache
-def profile_fields() -> frozenset[str]:
-    """Dotted paths a column may fill: every scalar profile field."""
-    from screener.rules import schema
-
-    return frozenset(p for p in schema.fields() if not p.startswith("derived.")) | {"name", "website", "notes"}
-
-
-def load_mapping(path: Path | None) -> Mapping:
-    """Read a mapping file (None: the built-in Crunchbase-style mapping), reporting every problem located."""
+    Constants are validated as a profile's values are (with ``rates`` for money in other currencies).
+    """
     from screener.profile.sources import load_document
     from screener.profile.validation import located_problems
 
+    schema = schema or catalogue.builtin()
     source = path if path is not None else packaged_mapping(BUILTIN)
     try:
         doc = load_document(source)
@@ -226,11 +463,109 @@ def load_mapping(path: Path | None) -> Mapping:
     if not isinstance(doc.data, dict):
         raise ConfigError("a mapping file must be a mapping with 'columns'", Location(str(source), 1, 1))
     try:
-        return Mapping.model_validate(doc.data)
+        mapping = Mapping.model_validate(doc.data, context={"schema": schema})
     except ValidationError as exc:
         raise ConfigError(located_problems(doc, exc, Mapping)) from None
+    problems = (
+        _twice_problems(doc, mapping)
+        + _reading_problems(doc, mapping, schema)
+        + _constant_problems(doc, mapping, schema, rates or {})
+    )
+    if problems:
+        raise ConfigError(problems)
+    return mapping
+
+
+def _twice_problems(doc: Any, mapping: Mapping) -> list[Problem]:
+    """A field filled from two places would keep one of them silently: say which."""
+    problems = []
+    filled: dict[str, str] = {}
+    places = [(("columns", c), f"column {c!r}", spec.fields) for c, spec in mapping.columns.items()]
+    places += [(("combine", p), f"combine.{p}", (p,)) for p in mapping.combine]
+    places += [(("constants", p), f"constants.{p}", (p,)) for p in mapping.constants]
+    for where, name, paths in places:
+        for path in paths:
+            if path in filled:
+                message = (
+                    f"{path} is filled by both {filled[path]} and {name}; keep one, or read several columns with "
+                    f"combine: {{{path}: {{columns: [...], pick: first}}}}"
+                )
+                problems.append(Problem(message, doc.locate(where), ".".join(where)))
+            filled.setdefault(path, name)
+    return problems
+
+
+def _reading_problems(doc: Any, mapping: Mapping, schema: PackSchema) -> list[Problem]:
+    problems = []
+    targets = schema.targets
+    for column, spec in mapping.columns.items():
+        for path in spec.fields:
+            if path not in targets:
+                continue
+            try:
+                _reading(schema, path, spec.type)
+            except ValueError as exc:
+                problems.append(Problem(str(exc), doc.locate(("columns", column, "type")), f"columns.{column}"))
+    return problems
+
+
+def _constant_problems(doc: Any, mapping: Mapping, schema: PackSchema, rates: dict[str, float]) -> list[Problem]:
+    if not mapping.constants:
+        return []
+    data: dict[str, Any] = {"name": "constants"}
+    for path, value in mapping.constants.items():
+        _put(data, path, value)
+    try:
+        schema.profile_model.model_validate(data, context={"rates": rates})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            path = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function"))
+            key = next((k for k in mapping.constants if path == k or path.startswith(f"{k}.")), path)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(Problem(message, doc.locate(("constants", key)), f"constants.{key}"))
+        return problems
+    return []
 
 
 def packaged_mapping(name: str) -> Path:
     """A mapping shipped inside the package (``screener/jobs/mappings/NAME.yaml``)."""
     return Path(__file__).with_name("mappings") / f"{name}.yaml"
+
+
+def unfilled(mapping: Mapping, rulebook: Rulebook) -> list[str]:
+    """The profile fields the pack's rules compare (traced through derived values) that the mapping never fills."""
+    schema = rulebook.schema
+    needed: set[str] = set()
+    for path in rulebook.compared:
+        if path.startswith("derived."):
+            needed.update(schema.inputs.get(path.removeprefix("derived."), ()))
+        else:
+            needed.add(path)
+    return mapping.lacking(schema, frozenset(needed))
+
+
+def lacks_note(mapping: Mapping, missing: list[str]) -> str:
+    """What a review of a record read through ``mapping`` says about the fields its export cannot give."""
+    shown = ", ".join(missing[:6]) + (f", … ({len(missing)} in all)" if len(missing) > 6 else "")
+    return f"the export (mapping {mapping.name!r}) has no column for: {shown}"
+
+
+def lacks_warning(mapping: Mapping, rulebook: Rulebook, missing: list[str]) -> Problem:
+    """The one line a batch says when the export lacks fields the pack's rules read."""
+    lacking = set(missing)
+    blind = [
+        r.id
+        for r in rulebook.rules
+        if any(
+            p in lacking
+            or (p.startswith("derived.") and set(rulebook.schema.inputs.get(p.removeprefix("derived."), ())) & lacking)
+            for p in r.reads
+        )
+    ]
+    return Problem(
+        f"mapping {mapping.name!r} fills none of {len(missing)} field(s) pack {rulebook.name!r} reads "
+        f"({', '.join(missing)}): {len(blind)} of its {len(rulebook.rules)} rules cannot be evaluated for CSV "
+        "records, so they review at best; map those columns, or screen them with a pack the export suits",
+        level="warning",
+    )

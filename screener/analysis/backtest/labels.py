@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from screener.jobs.mapping import Mapping as ColumnMapping
 
 from screener.errors import InputError, Location, Problem
+from screener.jobs.mapping import load_mapping
 from screener.profile.model import Profile
+from screener.rules.catalogue import PackSchema
 
 TRUE_LABELS = frozenset({"1", "true", "yes", "y", "positive", "good", "invested"})
 
@@ -37,7 +39,7 @@ def read_labels(
     profile_column: str = "profile",
     mapping: Path | None = None,
     rates: Mapping[str, float] | None = None,
-    model: type[Profile] | None = None,
+    schema: PackSchema | None = None,
 ) -> list[LabelledRow]:
     """Read the labels CSV, reporting every bad cell as ``file:line:col: column: message``.
 
@@ -54,7 +56,7 @@ def read_labels(
         raise InputError("the labels file is empty; expected a header row", Location(str(path), 1, 1))
     names = [h.strip() for h in header]
     problems: list[Problem] = []
-    columns = _mapped_columns(mapping) if profile_column not in names else None
+    columns = load_mapping(mapping, schema, dict(rates or {})) if profile_column not in names else None
     wanted = [c for c in (None if columns else profile_column, label_column, as_of_column) if c]
     for column in wanted:
         if column not in names:
@@ -87,7 +89,7 @@ def read_labels(
                 fail(as_of_column, f"{cell(as_of_column)!r} is not a date in YYYY-MM-DD form")
         if columns is not None:
             profile = _mapped_profile(
-                path, line, dict(zip(names, cells, strict=False)), columns, rates, problems, model
+                path, line, dict(zip(names, cells, strict=False)), columns, rates, problems, schema
             )
             if profile is not None:
                 rows.append(LabelledRow(profile, label, on, line))
@@ -102,12 +104,6 @@ def read_labels(
     return rows
 
 
-def _mapped_columns(mapping: Path | None) -> ColumnMapping:
-    from screener.jobs.mapping import load_mapping
-
-    return load_mapping(mapping)
-
-
 def _mapped_profile(
     path: Path,
     line: int,
@@ -115,10 +111,10 @@ def _mapped_profile(
     mapping: ColumnMapping,
     rates: Mapping[str, float] | None,
     problems: list[Problem],
-    model: type[Profile] | None,
+    schema: PackSchema | None,
 ) -> Profile | None:
     from screener.jobs.inputs import RawRecord, validate
 
-    record = validate(RawRecord(line, str(path), line, "csv", row), rates, mapping, model)
+    record = validate(RawRecord(line, str(path), line, "csv", row), rates, mapping, schema)
     problems.extend(record.problems)
     return record.profile

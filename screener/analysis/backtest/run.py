@@ -58,7 +58,7 @@ def backtest_file(
 
     rulebook = load_rulebook(pack)
     model = rulebook.schema.profile_model
-    rows = read_labels(labels, label_column, as_of_column, profile_column, mapping, rates, model)
+    rows = read_labels(labels, label_column, as_of_column, profile_column, mapping, rates, rulebook.schema)
     # Profile files are loaded together, so that every invalid one is reported at once.
     loaded = iter(load_profiles([row.profile for row in rows if isinstance(row.profile, Path)], rates or {}, model))
     profiles = [row.profile if isinstance(row.profile, Profile) else next(loaded) for row in rows]

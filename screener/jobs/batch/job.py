@@ -52,7 +52,7 @@ from screener.jobs.batch.workers import (
     rare_full_collections,
 )
 from screener.jobs.inputs import expand, header_problems
-from screener.jobs.mapping import load_mapping
+from screener.jobs.mapping import lacks_note, lacks_warning, load_mapping, unfilled
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 
@@ -85,13 +85,20 @@ def run_batch(request: BatchRequest) -> BatchSummary:
     if request.workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {request.workers}", Location("--workers"))
     files = expand(request.inputs)
+    rulebook = load_rulebook(request.rules)  # once, here: a bad pack fails before any work
+    csv_inputs = any(f.suffix.lower() == ".csv" for f in files)
     mapping = (
-        load_mapping(request.mapping) if request.mapping or any(f.suffix.lower() == ".csv" for f in files) else None
+        load_mapping(request.mapping, rulebook.schema, dict(request.rates)) if request.mapping or csv_inputs else None
     )
     InputError.collect(header_problems(files, mapping))  # a file every row of which would be misread
-    rulebook = load_rulebook(request.rules)  # once, here: a bad pack fails before any work
     rejects_file = rejects_path(request)
     summary = BatchSummary(rejects=rejects_file)
+    lacking = ""
+    if mapping is not None and csv_inputs:
+        missing = unfilled(mapping, rulebook)
+        if missing:
+            lacking = lacks_note(mapping, missing)
+            summary.warnings.append(lacks_warning(mapping, rulebook, missing))
     if request.memos is not None:
         from screener.memo import MemoRenderer
 
@@ -105,6 +112,7 @@ def run_batch(request: BatchRequest) -> BatchSummary:
     config = WorkerConfig(
         rulebook, mapping, dict(request.rates), request.on, request.database, request.memos,
         request.memo_verdict, request.templates, request.template, request.force, request.duplicates, request.strict,
+        lacking,
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
         if database is not None:

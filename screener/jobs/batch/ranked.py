@@ -28,7 +28,7 @@ from screener.screening.ranking import VERDICT_ORDER
 #: Columns of the ranked output, in order.
 COLUMNS = (
     "rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts", "reasons", "warnings", "source",
-    "line",
+    "line", "notes",
 )  # fmt: skip
 
 
@@ -36,9 +36,10 @@ COLUMNS = (
 RUN_ROWS = 50_000
 
 
-#: One ranked output row, without its rank: the values of COLUMNS[1:], then the record's position.
-#: ``warnings``: the ids of the plausibility checks that warned about the record's data.
-Row = tuple[str, str, str | None, float, str, float, list[str], list[str], list[str], str, int, int]
+#: One ranked output row, without its rank: the values of COLUMNS[1:-1], the record's position, its notes.
+#: ``warnings``: the ids of the plausibility checks that warned about the record's data; ``notes``: the CSV
+#: cells left out of its profile, and for a review, the fields its export lacks.
+Row = tuple[str, str, str | None, float, str, float, list[str], list[str], list[str], str, int, int, list[str]]
 
 
 def _order(row: Row) -> tuple[int, bool, float, float, str, int]:
@@ -73,7 +74,7 @@ def _ranked(runs: list[Path], index: Index | None) -> Iterator[tuple[Any, ...]]:
     if index is not None:
         merged = (row for row in merged if not index.lost(row[11]))
     for rank, row in enumerate(merged, start=1):
-        yield (rank, *row[:11])
+        yield (rank, *row[:11], row[12])
 
 
 def count_warnings(runs: list[Path], index: Index) -> tuple[int, dict[str, int]]:
@@ -102,10 +103,10 @@ def write_ranked(path: Path, runs: list[Path], index: Index | None) -> None:
 
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
-            for rank, name, key, website, score, verdict, coverage, knockouts, reasons, warnings, source, line in rows:
+            for rank, name, key, website, score, verdict, coverage, knockouts, reasons, warnings, source, line, notes in rows:
                 writer.writerow(
                     [rank, _cell(name), _cell(key), _cell(website), score, verdict, coverage, "; ".join(knockouts),
-                     "; ".join(reasons), "; ".join(warnings), _cell(source), line]
+                     "; ".join(reasons), "; ".join(warnings), _cell(source), line, _cell("; ".join(notes))]
                 )  # fmt: skip
 
 
@@ -125,7 +126,7 @@ def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
          ("score", pa.float64()), ("verdict", pa.string()), ("coverage", pa.float64()),
          ("knockouts", pa.list_(pa.string())), ("reasons", pa.list_(pa.string())),
          ("warnings", pa.list_(pa.string())), ("source", pa.string()),
-         ("line", pa.int64())]
+         ("line", pa.int64()), ("notes", pa.list_(pa.string()))]
     )  # fmt: skip
     with atomic_writer(path, "wb") as handle:
         writer = pq.ParquetWriter(handle, schema)

@@ -46,7 +46,7 @@ class BatchRequest:
     templates: Path | None = None
     template: str = "memo"
     force: bool = False  #: replace memos edited since they were generated (else they are kept, with a warning)
-    strict: bool = False  #: a record whose data draws a plausibility warning is rejected
+    strict: bool = False  #: a record whose data draws a warning (plausibility, a CSV cell that cannot be read) is rejected
     progress: Progress | None = None
 
 
@@ -62,6 +62,7 @@ class BatchSummary:
     warned: int = 0  #: companies kept whose data drew plausibility warnings
     data_warnings: dict[str, int] = field(default_factory=dict)  #: per check id: how many of those companies
     memos: int = 0
+    left_out: int = 0  #: CSV cells that could not be read and were left out of their profiles
     seconds: float = 0.0
     out: Path | None = None
     rejects: Path | None = None

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import orjson
 
-from screener.errors import EngineError, Location
+from screener.errors import EngineError, Location, Problem
 from screener.jobs.batch.duplicates import Index, Offer
 from screener.jobs.batch.memos import kept, write_memo
 from screener.jobs.batch.ranked import RUN_ROWS, Row, spill
@@ -50,6 +50,7 @@ def score_pass(
 ) -> list[Path]:
     verdicts: Counter[str] = Counter()
     warned: Counter[str] = Counter()
+    left_out: dict[tuple[str, str], tuple[int, Problem]] = {}  #: (file, column) → cells left out, the first
     runs: list[Path] = []
     rows: list[Row] = []
     expected = estimate_records(files) if request.progress else 0
@@ -63,6 +64,9 @@ def score_pass(
             verdicts[offer.verdict] += 1
         summary.memos += sum(offer.memo for offer in scored.offers)
         summary.warnings.extend(kept(path) for path in scored.kept)
+        for where, (count, first) in scored.left_out.items():
+            total, earliest = left_out.get(where, (0, first))
+            left_out[where] = (total + count, earliest)
         for verdict, memo in index.offer(scored.offers):
             verdicts[verdict] -= 1
             summary.memos -= memo
@@ -82,6 +86,17 @@ def score_pass(
         runs.append(spill(rows, folder, len(runs)))
     summary.verdicts = {v.value: verdicts.get(v.value, 0) for v in Verdict}
     summary.data_warnings = dict(sorted(warned.items(), key=lambda item: _CHECK_ORDER[item[0]]))
+    for (source, column), (count, first) in left_out.items():
+        summary.left_out += count
+        summary.warnings.append(
+            Problem(
+                f"{count} cell(s) of column {column!r} could not be read and were left out of their profiles "
+                f"(first, row {first.location.line if first.location else '?'}: {first.message}); "
+                "--strict rejects such rows instead",
+                Location(source),
+                level="warning",
+            )
+        )
     return runs
 
 
@@ -91,16 +106,19 @@ class Scored:
     offers: list[Offer]  #: one per row
     rejects: list[tuple[str, int, Any, list[dict[str, Any]]]]  #: source, line, record, errors
     kept: list[str]  #: memos not replaced because the user edited them
+    #: (file, column) → how many cells were left out, and the first one's warning
+    left_out: dict[tuple[str, str], tuple[int, Problem]]
 
 
 def score_chunk(raws: list[RawRecord]) -> Scored:
     state = worker_state()
     config = state.config
     book = state.screener.rulebook
-    model = book.schema.profile_model
+    schema = book.schema
     rows, offers, saved, rejects, kept = [], [], [], [], []
+    left_out: dict[tuple[str, str], tuple[int, Problem]] = {}
     for raw in raws:
-        record = validate(raw, config.rates, config.mapping, model)
+        record = validate(raw, config.rates, config.mapping, schema, config.strict)
         profile = record.profile
         if profile is None:
             rejects.append((raw.source, raw.line, record_data(record), problems(record)))
@@ -110,6 +128,9 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
             if found:  # a data warning is an error: the record is rejected, nothing is written for it
                 rejects.append((raw.source, raw.line, record_data(record) or raw_data(raw), strict_errors(raw, found)))
                 continue
+        for warning in record.warnings:
+            count, first = left_out.get((raw.source, warning.subject), (0, warning))
+            left_out[(raw.source, warning.subject)] = (count + 1, first)
         try:
             stored = state.stored(profile, config.on)
         except EngineError as exc:  # e.g. a value too large for the engine: this record only
@@ -118,9 +139,12 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
             rejects.append((raw.source, raw.line, raw_data(raw), errors))
             continue
         verdict = stored.verdict.value
+        notes = [f"{w.subject}: {w.message}" for w in record.warnings]
+        if config.lacking and raw.kind == "csv" and stored.verdict is Verdict.REVIEW:
+            notes.append(config.lacking)
         rows.append(
             (stored.name, stored.key, stored.website, stored.score, verdict, stored.coverage, stored.knockouts,
-             stored.reasons, stored.checks, raw.source, raw.line, raw.seq)
+             stored.reasons, stored.checks, raw.source, raw.line, raw.seq, notes)
         )  # fmt: skip
         memo = state.renderer is not None and stored.verdict.at_least(config.memo_verdict)
         if memo:
@@ -147,7 +171,7 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
         from screener import store
 
         store.save_encoded(state.store, saved, [state.stored.pack_rules])  # the whole chunk, in one transaction
-    return Scored(rows, offers, rejects, kept)
+    return Scored(rows, offers, rejects, kept, left_out)
 
 
 def strict_errors(raw: RawRecord, found: list[DataWarning]) -> list[dict[str, Any]]:

@@ -123,7 +123,7 @@ def settle_chunk(work: list[Settling]) -> list[Problem]:
             if stale_memo:
                 changed.extend(remove_memo(state, own_key))
             continue
-        record = validate(raw, config.rates, config.mapping, config.rulebook.schema.profile_model)
+        record = validate(raw, config.rates, config.mapping, config.rulebook.schema, config.strict)
         profile = record.profile
         try:
             stored = state.stored(profile, config.on) if profile is not None else None

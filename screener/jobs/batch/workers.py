@@ -78,7 +78,8 @@ class WorkerConfig:
     template: str
     force: bool
     duplicates: DuplicateRule
-    strict: bool = False  #: reject records whose data draws plausibility warnings
+    strict: bool = False  #: reject records whose data draws warnings (plausibility, a CSV cell that cannot be read)
+    lacking: str = ""  #: what a review of a CSV record says the export lacks ("" when it lacks nothing)
 
 
 @dataclass
