@@ -82,11 +82,6 @@ _VERDICTS = ("strong-fit", "review", "pass")
 @click.option(
     "--force", is_flag=True, help="Replace memos edited since they were generated (else kept, with a warning)."
 )
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="Reject a CSV row with a cell that cannot be read (else the cell is left out, with a warning).",
-)
 @db_option
 @click.option("--no-db", is_flag=True, help="Do not record the screenings in the database.")
 @on_option
@@ -108,7 +103,6 @@ def batch_command(
     templates: Path | None,
     template: str,
     force: bool,
-    strict: bool,
     db: str | None,
     no_db: bool,
     on: dt.date | None,

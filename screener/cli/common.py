@@ -120,8 +120,8 @@ def strict_option(func: F) -> F:
         "--strict/--no-strict",
         "strict",
         default=None,
-        help="Data warnings (implausible values, see the README's checks) are errors: exit 3, nothing written "
-        "(default: [checks] strict in screener.toml, else off).",
+        help="Data warnings (implausible values, see the README's checks; a CSV cell that cannot be read) are "
+        "errors: exit 3, nothing written (default: [checks] strict in screener.toml, else off).",
     )(func)
 
 

@@ -234,8 +234,8 @@ def backtest_command(
     \b
     Examples:
       screen backtest rules/small-team-open-model.yaml examples/labels.csv --label-column invested --on 2026-11-27
-      screen backtest rules/ examples/labels.csv --label-column invested --as-of-column decided_on --report backtest.md
-      screen backtest rules/ examples/history.csv --map examples/my-mapping.yaml --report backtest.html
+      screen backtest rules/small-team-open-model.yaml examples/labels.csv --label-column invested --as-of-column decided_on --report backtest.md
+      screen backtest rules/small-team-open-model.yaml examples/history.csv --map examples/my-mapping.yaml --report backtest.html
     """
     from screener.analysis.backtest import backtest_file, html, markdown
     from screener.cli.analysis_report import print_backtest

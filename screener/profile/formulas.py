@@ -97,6 +97,7 @@ class DeclaredDerived:
     values: tuple[str, ...] = ()
     description: str = ""
     enumerated: bool = True  #: count: the list holds enumerated values (else text, counted case-insensitively)
+    per_unit: bool = False  #: ratio: an amount of money per something, in whole dollars (else a capped ratio)
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -151,7 +152,7 @@ def _step(spec: DeclaredDerived) -> Callable[[Profile, dt.date], Any]:
 
         return count
     first, second = readers
-    combine = _COMBINE[spec.form]
+    combine = _per_unit if spec.per_unit else _COMBINE[spec.form]
 
     def pair(profile: Profile, on: dt.date) -> Any:
         a, b = first(profile, on), second(profile, on)
@@ -178,6 +179,10 @@ def _ratio(a: Any, b: Any) -> float | None:
     if not b:
         return None
     return round(max(-RATIO_CAP, min(RATIO_CAP, float(a) / float(b))), 4)
+
+
+def _per_unit(a: Any, b: Any) -> int | None:
+    return round(a / b) if b else None
 
 
 def _difference(a: Any, b: Any) -> Any:

@@ -219,16 +219,19 @@ def _check_derived(
     result = _result_kind(form, first, second)
     if not isinstance(result, Kind):
         return [((key,), result)], None
-    formula = DeclaredDerived(name, form, declaration.operands, (), description)
-    signed = form in {Form.RATIO, Form.DIFFERENCE, Form.MONTHS, Form.DAYS}
+    per_unit = form is Form.RATIO and result is Kind.MONEY
+    formula = DeclaredDerived(name, form, declaration.operands, (), description, per_unit=per_unit)
+    signed = not per_unit
     return [], (FieldSpec(f"derived.{name}", result, description, declared=True, signed=signed), formula)
 
 
 def _result_kind(form: Form, first: Kind, second: Kind) -> Kind | str:
     """The kind of a form's value over operands of these kinds, or why they do not combine."""
     if form is Form.RATIO:
+        if first is Kind.MONEY and second in {Kind.INTEGER, Kind.NUMBER}:
+            return Kind.MONEY  # an amount per something (raised per round): compared as "$2M"
         if first in _NUMERIC and second in _NUMERIC:
-            return Kind.FRACTION  # compared as 1.5 or "150%"
+            return Kind.FRACTION  # a pure ratio: compared as 1.5 or "150%"
         return f"a ratio needs two numeric fields (integer, number, money, fraction); got {first} and {second}"
     if form is Form.DIFFERENCE:
         if first == second and first in _NUMERIC:

@@ -199,10 +199,15 @@ class Rulebook:
 
 
 def resolve_pack(path: str | Path | None) -> Path:
-    """The pack file for ``--rules``: a file, a folder holding one pack, or None for the default."""
+    """The pack file for ``--rules``: a file, a folder holding one pack, the name of a packaged pack
+    (``generic-seed``), or None for the default."""
     if path is None:
         return packaged("rules") / f"{DEFAULT_PACK}.yaml"
     path = Path(path)
+    if not path.exists() and not path.suffix and path.name == str(path):
+        shipped = packaged("rules") / f"{path.name}.yaml"
+        if shipped.is_file():
+            return shipped
     if path.is_dir():
         packs = sorted(p for p in path.glob("*.y*ml") if not p.name.endswith((".tests.yaml", ".tests.yml")))
         if len(packs) == 1:

@@ -103,7 +103,21 @@ def write_ranked(path: Path, runs: list[Path], index: Index | None) -> None:
 
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
-            for rank, name, key, website, score, verdict, coverage, knockouts, reasons, warnings, source, line, notes in rows:
+            for (
+                rank,
+                name,
+                key,
+                website,
+                score,
+                verdict,
+                coverage,
+                knockouts,
+                reasons,
+                warnings,
+                source,
+                line,
+                notes,
+            ) in rows:
                 writer.writerow(
                     [rank, _cell(name), _cell(key), _cell(website), score, verdict, coverage, "; ".join(knockouts),
                      "; ".join(reasons), "; ".join(warnings), _cell(source), line, _cell("; ".join(notes))]

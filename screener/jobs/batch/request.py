@@ -46,7 +46,9 @@ class BatchRequest:
     templates: Path | None = None
     template: str = "memo"
     force: bool = False  #: replace memos edited since they were generated (else they are kept, with a warning)
-    strict: bool = False  #: a record whose data draws a warning (plausibility, a CSV cell that cannot be read) is rejected
+    strict: bool = (
+        False  #: a record whose data draws a warning (plausibility, a CSV cell that cannot be read) is rejected
+    )
     progress: Progress | None = None
 
 
