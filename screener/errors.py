@@ -114,6 +114,10 @@ class NotFoundError(ScreenerError):
     exit_code = ExitCode.NOT_FOUND
 
 
+class RefusedError(ConfigError):
+    """Screener will not draft this without ``--force``: a pass note for a company the thesis backs."""
+
+
 class OverwriteError(ConfigError):
     """Writing would replace a file the user has edited since Screener generated it (a memo)."""
 

@@ -90,6 +90,7 @@ def test_explain_one_rule_as_json(write) -> None:
             "title": "Lean team",
             "outcome": "not-matched",
             "points": 10,
+            "earned": 0,
             "knockout": False,
             "condition": "team.size <= 15",
             "missing": [],
@@ -101,6 +102,8 @@ def test_explain_one_rule_as_json(write) -> None:
                     "shown": "16",
                     "test": "team.size <= 15",
                     "held": False,
+                    "threshold": "15",
+                    "margin": "1 above",
                 }
             ],
             "agrees": True,
@@ -119,8 +122,10 @@ def test_values_are_decoded_for_people(write) -> None:
         "present": True,
         "value": 0.61,
         "shown": "61%",
-        "test": "traction.gross_margin >= 0.6",
+        "test": "traction.gross_margin >= 60%",
         "held": True,
+        "threshold": "60%",
+        "margin": "1 pp above",
     }
     missing = CliRunner().invoke(explain_command, [str(path), "--rule", "team-lean", "--format", "json"])
     rule = json.loads(missing.output)["rules"][0]
@@ -128,6 +133,7 @@ def test_values_are_decoded_for_people(write) -> None:
     assert rule["missing"] == ["team.size"]
     assert rule["checks"][0]["value"] is None
     assert rule["checks"][0]["shown"] == "missing"
+    assert rule["checks"][0]["held"] is None and rule["checks"][0]["margin"] is None
 
 
 def test_the_table_names_each_rule_and_outcome(write) -> None:
@@ -164,3 +170,51 @@ def test_asserting_facts_that_match_nothing_does_not_crash_the_process(tmp_path:
     )
     child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert child.returncode == 0, child.stderr.decode()[-500:]
+
+
+def explained(write, text: str, rule: str) -> dict:
+    path = write("co.yaml", text)
+    result = CliRunner().invoke(explain_command, [str(path), "--rule", rule, "--on", "2026-11-27", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_thresholds_are_written_in_their_fields_unit_with_the_margin(write) -> None:
+    data = explained(write, "name: Acme\nteam: {size: 8}\nfunding: {total_raised: $6M}\n", "capital-efficient")
+    (rule,) = data["rules"]
+    assert rule["condition"] == "derived.funding_per_head <= $1.5M"
+    assert rule["checks"] == [
+        {"field": "derived.funding_per_head", "present": True, "value": 750000, "shown": "$750K",
+         "test": "derived.funding_per_head <= $1.5M", "held": True, "threshold": "$1.5M", "margin": "$750K below"}
+    ]  # fmt: skip
+    shares = explained(write, "name: Acme\ncompute: {training_share: 0.45}\n", "inference-weighted")["rules"][0]
+    assert (shares["condition"], shares["checks"][0]["margin"]) == ("compute.training_share <= 30%", "15 pp above")
+
+
+def test_a_membership_is_one_test_not_a_row_of_equalities(write) -> None:
+    (rule,) = explained(write, "name: Acme\nmodel: {approach: distill}\n", "adapts-open-model")["rules"]
+    assert rule["condition"] == "model.approach in [fine-tune, distill, merge]"
+    assert [(c["test"], c["shown"], c["held"], c["threshold"]) for c in rule["checks"]] == [
+        ("model.approach in [fine-tune, distill, merge]", "distill", True, "[fine-tune, distill, merge]")
+    ]
+
+
+def test_each_rule_shows_what_it_earned_of_what_it_could(write) -> None:
+    text = "name: Acme\nteam: {size: 8}\n"
+    lean = explained(write, text, "team-lean")["rules"][0]
+    compact = explained(write, text, "team-compact")["rules"][0]
+    assert (lean["earned"], lean["points"], compact["earned"], compact["points"]) == (10, 10, 0, 4)
+    path = write("co.yaml", text)
+    table = CliRunner().invoke(explain_command, [str(path), "--on", "2026-11-27"], env={"COLUMNS": "200"}).output
+    assert "+10 of +10" in next(x for x in table.splitlines() if "team-lean" in x)
+    assert "0 of +4" in next(x for x in table.splitlines() if "team-compact" in x)
+    assert "knockout: no" in next(x for x in table.splitlines() if "thin-api-wrapper" in x)
+
+
+def test_the_explanation_says_how_close_the_verdict_was(write) -> None:
+    fit = explained(write, (FIXTURES / "tinyllama-legal.yaml").read_text(), "team-lean")
+    assert fit["margin"] == "27.2 above the strong-fit threshold (65)"
+    thin = explained(write, "name: Acme\nteam: {size: 8}\n", "team-lean")
+    assert thin["margin"] == "review: 10% of the pack could be evaluated, below the 50% minimum"
+    miss = explained(write, (FIXTURES / "titanforge-ai.yaml").read_text(), "team-lean")
+    assert miss["margin"] == "21.7 below the review threshold (45)"

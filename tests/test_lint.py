@@ -34,7 +34,7 @@ FINDINGS = (
     rationale: "always"
   - id: dead-branch
     title: Dead branch
-    category: team
+    category: stage
     points: 5
     when: stage == "seed" and (team.size > 3 or stage == "growth")
     rationale: "dead"
@@ -212,3 +212,93 @@ def test_interval_reasoning_on_encoded_integers() -> None:
     assert always_true(parse("present(team.size) or missing(team.size)"))
     assert not always_true(parse("compute.gpu_dependence in ['none', 'low', 'medium']"))
     assert not always_true(parse("team.size > 5 or team.size < 5"))
+
+
+# --- units, domains and double counting (rules.sense) ----------------------------------------------
+
+UNITS = (
+    HEAD
+    + """
+  - {id: margin-typo, title: M, category: economics, points: 5, when: traction.gross_margin > 60, rationale: r}
+  - {id: raised-typo, title: R, category: capital, points: -5, when: funding.total_raised > 15, rationale: r}
+  - {id: per-head-typo, title: P, category: capital, points: 2, when: derived.arr_per_head >= 200, rationale: r}
+  - {id: gap-typo, title: G, category: performance, points: 2, when: derived.benchmark_gap <= 5, rationale: r}
+  - {id: negative-team, title: N, category: team, points: 5, when: team.size < 0, rationale: r}
+  - {id: over-full, title: O, category: economics, points: 5, when: 'traction.gross_margin > "100%"', rationale: r}
+  - {id: ancient, title: A, category: team, points: 1, when: founded < 1700, rationale: r}
+  - {id: any-team, title: Y, category: people, points: 2, when: team.size >= 0, rationale: r}
+  - {id: fine, title: F, category: capital, points: 1, when: 'funding.total_raised > 0 and traction.gross_margin >= 0.6 and derived.compute_to_revenue > 1.5', rationale: r}
+  - {id: declared, title: D, category: signals, points: 1, when: signals.churn > 5, rationale: r}
+fields:
+  signals.churn: {type: fraction, description: monthly churn}
+"""
+)
+
+
+def test_comparisons_out_of_their_fields_unit_or_domain_are_found(write) -> None:
+    path = write("pack.yaml", UNITS)
+    assert [str(p) for p in check_pack(path)] == [
+        f"{path}:5:71: margin-typo: traction.gross_margin is a fraction (0.6 is 60%), so 60 means 6000%; did you mean "
+        "'60%'?",
+        f"{path}:6:70: raised-typo: funding.total_raised is money in whole dollars, so 15 means $15; did you mean "
+        "'$15M'?",
+        f"{path}:7:71: per-head-typo: derived.arr_per_head is money in whole dollars, so 200 means $200; did you mean "
+        "'$200K'?",
+        f"{path}:8:70: gap-typo: derived.benchmark_gap is a fraction (0.6 is 60%), so 5 means 500%; did you mean '5%'?",
+        f"{path}:9:68: negative-team: team.size < 0 can never hold: team.size is never below 0",
+        f'{path}:10:70: over-full: traction.gross_margin > "100%" can never hold: traction.gross_margin is never '
+        "above 1 (100%)",
+        f"{path}:11:62: ancient: founded < 1700 can never hold: founded is never below 1800",
+        f"{path}:12:65: any-team: team.size >= 0 holds for every company whose team.size is known: team.size is never "
+        "below 0",
+        f"{path}:14:66: declared: signals.churn is a fraction (0.6 is 60%), so 5 means 500%; did you mean '5%'?",
+    ]
+    levels = [p.level for p in check_pack(path)]
+    assert levels == ["error"] * 7 + ["warning", "error"]
+
+
+def test_the_issues_two_traps_fail_rules_check(write) -> None:
+    path = write(
+        "pack.yaml",
+        HEAD
+        + """
+  - {id: margin, title: M, category: economics, points: 6, when: traction.gross_margin > 60, rationale: r}
+  - {id: raise, title: R, category: capital, points: -6, when: funding.total_raised > 15, rationale: r}
+""",
+    )
+    result = run("check", str(path))
+    assert result.exit_code == ExitCode.RULE_ERROR
+    assert result.output.splitlines() == [
+        f"error: {path}:5:66: margin: traction.gross_margin is a fraction (0.6 is 60%), so 60 means 6000%; did you "
+        "mean '60%'?",
+        f"error: {path}:6:64: raise: funding.total_raised is money in whole dollars, so 15 means $15; did you mean "
+        "'$15M'?",
+        "1 pack(s) checked: 2 error(s), 0 warning(s)",
+    ]
+
+
+DOUBLE = (
+    HEAD
+    + """
+  - {id: big, title: Big, category: team, points: -10, when: team.size > 150, rationale: r}
+  - {id: big-at-seed, title: B, category: team, points: -5, when: team.size > 100 and stage == "seed", rationale: r}
+  - {id: lean, title: Lean, category: team, points: 6, when: team.size <= 15, rationale: r}
+  - {id: leaner, title: L, category: team, points: 4, when: team.size <= 8, rationale: r}
+  - {id: compact, title: C, category: team, points: 3, when: team.size > 15 and team.size <= 40, rationale: r}
+  - {id: raised, title: R, category: capital, points: -4, when: funding.total_raised > "$100M", rationale: r}
+  - {id: big-capital, title: X, category: people, points: -3, when: team.size > 200, rationale: r}
+"""
+)
+
+
+def test_two_rules_counting_one_fact_for_one_reason_are_a_warning(write) -> None:
+    path = write("pack.yaml", DOUBLE)
+    assert [str(p) for p in check_pack(path)] == [
+        f"{path}:6:67: big-at-seed: penalises the same fact as rule 'big' (line 5): both read team.size in category "
+        "'team' and can match one company, which then loses 15 points for it; make the conditions exclusive, or "
+        "merge the rules",
+        f"{path}:8:61: leaner: rewards the same fact as rule 'lean' (line 7): both read team.size in category 'team' "
+        "and can match one company, which then gains 10 points for it; make the conditions exclusive, or merge the "
+        "rules",
+    ]
+    assert {p.level for p in check_pack(path)} == {"warning"}

@@ -294,8 +294,26 @@ def test_memo_files_get_the_usual_file_mode(run, tmp_path: Path) -> None:
     assert (tmp_path / "memos" / "tinyllama-legal.md").stat().st_mode & 0o777 == 0o644
 
 
-def test_a_pass_note_for_a_company_that_is_not_a_pass_is_flagged(tmp_path: Path, monkeypatch) -> None:
+def test_a_pass_note_for_a_strong_fit_needs_force(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["memo", TINY, "--template", "pass-note", "--no-db"])
+    result = CliRunner().invoke(main, ["memo", TINY, "--template", "pass-note", "--no-db", "--on", "2026-11-27"])
+    assert result.exit_code == ExitCode.CONFIG_ERROR
+    assert result.stderr == (
+        "error: --template: Tinyllama Legal is a strong fit (92.2/100): a pass note would decline a company the "
+        "thesis backs; draft another template, or pass --force to draft it anyway\n"
+    )
+    assert not (tmp_path / "memos").exists()
+    forced = CliRunner().invoke(
+        main, ["memo", TINY, "--template", "pass-note", "--no-db", "--on", "2026-11-27", "--force"]
+    )
+    assert forced.exit_code == 0
+    assert forced.stderr == "note: Tinyllama Legal is strong-fit, not pass; check the pass note\n"
+    assert (tmp_path / "memos" / "tinyllama-legal.pass-note.md").exists()
+
+
+def test_a_pass_note_for_a_review_is_drafted_and_flagged(tmp_path: Path, monkeypatch, write) -> None:
+    monkeypatch.chdir(tmp_path)
+    thin = write("thin.yaml", "name: Thin Co\nteam: {size: 8}\n")
+    result = CliRunner().invoke(main, ["memo", str(thin), "--template", "pass-note", "--no-db"])
     assert result.exit_code == 0
-    assert result.stderr == "note: Tinyllama Legal is strong-fit, not pass; check the pass note\n"
+    assert result.stderr == "note: Thin Co is review, not pass; check the pass note\n"

@@ -113,7 +113,7 @@ def test_registry_fills_model_fields_but_explicit_fields_win() -> None:
         ("Claude 3.5 Sonnet", "Claude", False, LicenseKind.PROPRIETARY),
         ("Gemini 1.5 Pro", "Gemini", False, LicenseKind.PROPRIETARY),
         ("Command R+", "Command R", True, LicenseKind.NON_COMMERCIAL),
-        ("own", "Own", False, LicenseKind.PROPRIETARY),
+        ("own", "Own", False, LicenseKind.OWN),
     ],
 )
 def test_model_registry(base: str, family: str, open_weights: bool, kind: LicenseKind) -> None:

@@ -127,7 +127,7 @@ def test_a_tests_file_is_validated_with_located_messages(write) -> None:
     write("rules/mini.tests.yaml", "tests:\n  - name: nothing expected\n    profile: {name: Acme}\n")
     result = run(str(pack))
     assert result.stderr == (
-        f"error: {tests_file}:2:5: nothing expected: expect something: fired, not_fired, not_evaluable or verdict\n"
+        f"error: {tests_file}:2:5: nothing expected: expect something: fired, not_fired, not_evaluable, reasons or verdict\n"
     )
 
 

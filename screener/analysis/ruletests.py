@@ -13,6 +13,7 @@ A pack ``rules/x.yaml`` is tested by ``rules/x.tests.yaml``::
         fired: [team-lean]                         # matched
         not_fired: [team-compact]                  # evaluated and not matched
         not_evaluable: [capital-efficient]         # a compared field is missing
+        reasons: {team-lean: "Acme runs with 15 full-time people: ..."}   # matched, with this rationale
         verdict: review
 
 YAML anchors (``&base`` / ``*base``) let tests share a profile. A rule is *exercised* when some
@@ -56,15 +57,21 @@ class RuleTest(_Spec):
     fired: list[str] = Field(default_factory=list)
     not_fired: list[str] = Field(default_factory=list)
     not_evaluable: list[str] = Field(default_factory=list)
+    reasons: dict[str, str] = Field(
+        default_factory=dict, description="rule id → the rationale it must give (the rule must match)"
+    )
     verdict: Verdict | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> RuleTest:
         if (self.profile is None) == (self.fixture is None):
             raise ValueError("give either 'profile' (inline) or 'fixture' (a file), not both or neither")
-        if not (self.fired or self.not_fired or self.not_evaluable or self.verdict):
-            raise ValueError("expect something: fired, not_fired, not_evaluable or verdict")
+        if not (self.fired or self.not_fired or self.not_evaluable or self.reasons or self.verdict):
+            raise ValueError("expect something: fired, not_fired, not_evaluable, reasons or verdict")
         lists = {"fired": self.fired, "not_fired": self.not_fired, "not_evaluable": self.not_evaluable}
+        for rule_id in self.reasons:
+            if rule_id in self.not_fired or rule_id in self.not_evaluable:
+                raise ValueError(f"rule {rule_id!r} is expected to give a reason, so it must match")
         seen: dict[str, str] = {}
         for key, ids in lists.items():
             for rule_id in ids:
@@ -147,10 +154,10 @@ def run_pack_tests(pack: Path, tests_file: Path | None = None) -> RunReport:
     with Screener(rulebook) as screener:
         for index, (test, profile) in enumerate(zip(spec.tests, profiles, strict=True)):
             on = test.on or spec.on or dt.date.today()
-            result = screener.screen(profile, on, explain=False)
+            result = screener.screen(profile, on, explain=bool(test.reasons))
             failures = _compare(test, result, screener, profile, on)
             report.results.append(TestResult(test.name, doc.locate(("tests", index)), failures))
-            report.exercised.update(test.fired, test.not_fired)
+            report.exercised.update(test.fired, test.not_fired, test.reasons)
     return report
 
 
@@ -177,12 +184,13 @@ def _check_rule_ids(doc: Document, spec: TestFile, rulebook: Rulebook) -> None:
     known = [r.id for r in rulebook.rules]
     problems = []
     for index, test in enumerate(spec.tests):
-        for key in ("fired", "not_fired", "not_evaluable"):
+        for key in ("fired", "not_fired", "not_evaluable", "reasons"):
             for position, rule_id in enumerate(getattr(test, key)):
                 if rule_id in known:
                     continue
                 message = f"no rule {rule_id!r} in pack {rulebook.name}{did_you_mean(rule_id, known)}"
-                problems.append(Problem(message, doc.locate(("tests", index, key, position)), test.name))
+                where = ("tests", index, key, rule_id if key == "reasons" else position)
+                problems.append(Problem(message, doc.locate(where), test.name))
     RuleError.collect(problems)
 
 
@@ -262,7 +270,7 @@ def _set(data: Any, key: str, value: Any) -> None:
 def _compare(test: RuleTest, result: ScreeningResult, screener: Screener, profile: Profile, on: dt.date) -> list[str]:
     outcomes = {r.id: r for r in result.rules}
     failures: list[str] = []
-    expected = [(i, Outcome.MATCHED) for i in test.fired]
+    expected = [(i, Outcome.MATCHED) for i in dict.fromkeys([*test.fired, *test.reasons])]
     expected += [(i, Outcome.NOT_MATCHED) for i in test.not_fired]
     expected += [(i, Outcome.NOT_EVALUABLE) for i in test.not_evaluable]
     fact: dict[str, Any] | None = None
@@ -275,6 +283,10 @@ def _compare(test: RuleTest, result: ScreeningResult, screener: Screener, profil
         failures.append(
             f"{rule_id}: expected {want.value}, got {got.outcome.value} ({_values(screener, rule_id, fact)})"
         )
+    for rule_id, reason in test.reasons.items():
+        got = outcomes[rule_id]
+        if got.outcome is Outcome.MATCHED and got.rationale != reason:
+            failures.append(f"{rule_id}: expected the reason {reason!r}, got {got.rationale!r}")
     if test.verdict is not None and result.verdict is not test.verdict:
         failures.append(
             f"verdict: expected {test.verdict.value}, got {result.verdict.value} (score {result.score:.1f})"

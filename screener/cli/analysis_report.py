@@ -8,7 +8,7 @@ from __future__ import annotations
 from screener.analysis.backtest import BacktestReport, show_interval, show_share
 from screener.analysis.backtest.report import warned_line
 from screener.analysis.diff import PackDiff
-from screener.analysis.explain import Explanation
+from screener.analysis.explain import Explanation, RuleExplanation
 from screener.analysis.ruletests import RunReport
 from screener.cli.report import VERDICT_STYLE, console
 from screener.screening.result import Outcome, Verdict
@@ -30,6 +30,9 @@ def print_explanation(explanation: Explanation) -> None:
     out.print(f"[bold]{escape(explanation.company)}[/]  {verdict}  score {explanation.score:.1f}/100")
     pack = explanation.pack
     out.print(f"pack {pack.name} {pack.version}, screened on {explanation.screened_on}")
+    out.print(f"verdict margin: {escape(explanation.margin)}")
+    for warning in explanation.warnings:
+        out.print(f"[yellow]data warning:[/] {escape(warning.fields[0])}: {escape(warning.message)} [{warning.check}]")
     table = Table(show_lines=False)
     for column, justify in (
         ("rule", "left"),
@@ -38,26 +41,34 @@ def print_explanation(explanation: Explanation) -> None:
         ("test", "left"),
         ("value read", "left"),
         ("holds", "left"),
+        ("margin", "left"),
     ):
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    holds = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]unknown[/]"}
     for rule in explanation.rules:
-        points = "KNOCKOUT" if rule.knockout else f"{rule.points:+d}"
         for number, check in enumerate(rule.checks):
-            read = check.shown
-            holds = "[green]yes[/]" if check.held else "[red]no[/]"
             first = number == 0
             table.add_row(
                 rule.id if first else "",
                 OUTCOME_STYLE[rule.outcome] if first else "",
-                points if first else "",
+                earned(rule) if first else "",
                 escape(check.test),
-                escape(read),
-                holds,
+                escape(check.shown),
+                holds[check.held],
+                escape(check.margin or ""),
             )
     out.print(table)
     for rule in explanation.rules:
         if not rule.agrees:
             out.print(f"[bold red]engine disagreement:[/] {rule.id}: the engine said {rule.outcome.value}")
+
+
+def earned(rule: RuleExplanation) -> str:
+    """What the rule earned of what it could: ``+8 of +8``, ``0 of +10``; a knockout says whether it struck."""
+    if rule.knockout:
+        return "KNOCKOUT" if rule.outcome is Outcome.MATCHED else "knockout: no"
+    earned_points = f"{rule.earned:+d}" if rule.earned else "0"
+    return f"{earned_points} of {rule.points:+d}"
 
 
 def print_diff(diff: PackDiff) -> None:

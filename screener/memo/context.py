@@ -77,9 +77,10 @@ class Theme:
     matched: int
     evaluable: int
     rules: int
-    strengths: list[RuleLine]
-    risks: list[RuleLine]
+    strengths: list[RuleLine]  #: matched positive rules, data-quality rules left out
+    risks: list[RuleLine]  #: matched negative rules and knockouts, data-quality rules left out
     unknown: list[RuleLine]  #: rules of the category that could not be evaluated
+    data: bool  #: every rule of the category judges the profile's data (tag ``data``), not the thesis
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,9 @@ class MemoContext:
     notes: list[str]  #: why the verdict differs from the score alone
     warnings: list[DataWarningLine]  #: plausibility warnings on the profile's data (the data warnings box)
     themes: list[Theme]  #: per category, in pack order
-    strengths: list[RuleLine]  #: matched rules with positive points
-    risks: list[RuleLine]  #: matched rules with negative points
+    strengths: list[RuleLine]  #: matched rules with positive points (not data-quality rules)
+    risks: list[RuleLine]  #: matched rules with negative points: the thesis risks (not data-quality rules)
+    data_rules: list[RuleLine]  #: matched data-quality rules (tag ``data``): they judge the profile, not the company
     knockouts: list[RuleLine]  #: matched knockout rules
     reasons: list[
         RuleLine
@@ -194,8 +196,9 @@ class MemoContext:
             notes=list(result.notes),
             warnings=[_warning(w) for w in result.warnings],
             themes=themes,
-            strengths=[r for r in matched if r.points > 0],
-            risks=[r for r in matched if r.points < 0],
+            strengths=[r for r in matched if r.points > 0 and DATA_TAG not in r.tags],
+            risks=[r for r in matched if r.points < 0 and DATA_TAG not in r.tags],
+            data_rules=[r for r in matched if DATA_TAG in r.tags],
             knockouts=[r for r in matched if r.knockout],
             reasons=_reasons(matched),
             unknown=unknown,
@@ -266,9 +269,10 @@ def _themes(result: ScreeningResult, rules: list[RuleLine]) -> list[Theme]:
                 matched=category.matched,
                 evaluable=category.evaluable,
                 rules=category.rules,
-                strengths=[r for r in matched if r.points > 0],
-                risks=[r for r in matched if r.points < 0 or r.knockout],
+                strengths=[r for r in matched if r.points > 0 and DATA_TAG not in r.tags],
+                risks=[r for r in matched if (r.points < 0 or r.knockout) and DATA_TAG not in r.tags],
                 unknown=[r for r in mine if r.outcome == Outcome.NOT_EVALUABLE],
+                data=bool(mine) and all(DATA_TAG in r.tags for r in mine),
             )
         )
     return themes

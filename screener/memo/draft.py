@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from screener.errors import Location, NotFoundError, Problem, ScreenerError, StoreError
+from screener.errors import Location, NotFoundError, Problem, RefusedError, ScreenerError, StoreError
 from screener.memo import comparables, files
 from screener.memo.context import MemoContext
 from screener.memo.render import MemoRenderer
@@ -26,7 +26,7 @@ from screener.profile.model import Profile
 from screener.rules import catalogue
 from screener.rules.catalogue import PackSchema
 from screener.rules.rulebook import Rulebook, load_rulebook
-from screener.screening.result import ScreeningResult
+from screener.screening.result import ScreeningResult, Verdict
 
 
 @dataclass
@@ -66,9 +66,11 @@ def prepare(
 ) -> list[Prepared]:
     """Render the memo of each screened company and decide its file; nothing is written yet.
 
-    Raises before anything is written if a template fails or a memo would replace a file the
-    user edited (unless ``force``).
+    Raises before anything is written if a template fails, a memo would replace a file the
+    user edited, or a pass note would decline a strong fit (unless ``force``, for both).
     """
+    if renderer.declines and not force:
+        refuse_pass_notes([result for result, _ in screened])
     schema = schema or catalogue.builtin()
     pack = screened[0][0].pack.name if screened else ""  # one run screens with one pack
     peers = comparables.for_each(database, pack, list(screened))
@@ -84,6 +86,22 @@ def prepare(
         Prepared(path, text, result, count)
         for path, text, (result, _), count in zip(paths, texts, screened, counts, strict=True)
     ]
+
+
+def refuse_pass_notes(results: Sequence[ScreeningResult]) -> None:
+    """A pass note declines the company: for a strong fit it is almost surely the wrong template."""
+    strong = [r for r in results if r.verdict is Verdict.STRONG_FIT]
+    if strong:
+        raise RefusedError(
+            [
+                Problem(
+                    f"{r.company.name} is a strong fit ({r.score:.1f}/100): a pass note would decline a company the "
+                    "thesis backs; draft another template, or pass --force to draft it anyway",
+                    Location("--template"),
+                )
+                for r in strong
+            ]
+        )
 
 
 def commit(prepared: Sequence[Prepared]) -> None:

@@ -25,6 +25,7 @@ from screener.resources import packaged
 FORMATS = {"md": ".md", "html": ".html"}
 DEFAULT_TEMPLATE = "memo"
 DEFAULT_FORMAT = "md"
+DECLINING = "pass-note"  #: the template that declines a company (a note to the founders)
 PACKAGED_PREFIX = "default"  #: ``{% extends "default:memo.html.j2" %}`` names the packaged template
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -149,6 +150,17 @@ class MemoRenderer:
     def _path(self, templates: Path | None) -> str:
         user = templates / self.file if templates is not None else None
         return str(user if user is not None and user.is_file() else packaged("templates") / self.file)
+
+    @property
+    def name(self) -> str:
+        """The template's name (``memo``, ``summary``, ``pass-note``, or a user template's)."""
+        found = _FILE.match(self.file)
+        return found["name"] if found else self.file.split(".", 1)[0]
+
+    @property
+    def declines(self) -> bool:
+        """Whether it drafts a pass note (to the founders, declining): never for a strong fit without --force."""
+        return self.name == DECLINING
 
     @property
     def suffix(self) -> str:

@@ -67,24 +67,24 @@ class Derived(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     funding_per_head: int | None = Field(
-        None, description="capital raised per full-time employee", json_schema_extra={"unit": "money"}
+        None, description="capital raised per full-time employee", json_schema_extra={"unit": "money", "scale": 10**6}
     )
     arr_per_head: int | None = Field(
-        None, description="annual recurring revenue per employee", json_schema_extra={"unit": "money"}
+        None, description="annual recurring revenue per employee", json_schema_extra={"unit": "money", "scale": 10**3}
     )
     months_since_founding: int | None = Field(None, description="whole months from founding to the screening date")
     months_since_last_round: int | None = Field(
         None, description="whole months from the last round to the screening date"
     )
     data_age_days: int | None = Field(None, description="days between the profile's as_of date and the screening date")
-    founders_count: int | None = Field(None, description="number of founders listed")
-    frontier_founders: int | None = Field(None, description="founders who worked at a frontier lab")
-    big_tech_founders: int | None = Field(None, description="founders who worked at a big-tech company")
-    academic_founders: int | None = Field(None, description="founders with an academic background")
-    repeat_founders: int | None = Field(None, description="founders with a prior exit")
+    founders_count: int | None = Field(None, ge=0, description="number of founders listed")
+    frontier_founders: int | None = Field(None, ge=0, description="founders who worked at a frontier lab")
+    big_tech_founders: int | None = Field(None, ge=0, description="founders who worked at a big-tech company")
+    academic_founders: int | None = Field(None, ge=0, description="founders with an academic background")
+    repeat_founders: int | None = Field(None, ge=0, description="founders with a prior exit")
     license_kind: LicenseKind | None = Field(None, description="classification of the base model's licence")
     known_model: bool | None = Field(None, description="whether the base model is in the built-in registry")
-    model_params_b: float | None = Field(None, description="base model size in billions of parameters")
+    model_params_b: float | None = Field(None, ge=0, description="base model size in billions of parameters")
     benchmark_gap: float | None = Field(
         None,
         description="mean relative gap to the frontier across benchmarks (0.05 = 5% behind; negative = ahead)",

@@ -302,9 +302,16 @@ class Profile(_Model):
 
     @model_validator(mode="after")
     def _fill_from_registry(self) -> Profile:
-        """Explicit model fields win; the registry fills the ones left out."""
+        """Explicit model fields win; the registry fills the ones left out.
+
+        A company that pre-trains builds on its own model: when the registry does not know the
+        base (or none is given), it is filled as the registry's own-model entry, so that it is
+        never mistaken for dependence on someone else's closed model.
+        """
         base = self.model.base
         known = registry.lookup(base) if base else None
+        if known is None and self.model.approach is Approach.PRETRAIN:
+            known = registry.OWN_MODEL
         if known is None:
             return self
         filled = {

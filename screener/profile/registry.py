@@ -20,6 +20,7 @@ class LicenseKind(enum.StrEnum):
     RESTRICTED = "restricted"  #: open weights with use or scale restrictions (Llama, Gemma licences)
     NON_COMMERCIAL = "non-commercial"  #: research-only or CC-BY-NC: cannot be sold
     PROPRIETARY = "proprietary"  #: closed weights, reachable only through a vendor's API
+    OWN = "own"  #: the company's own model: closed weights that it controls
     UNKNOWN = "unknown"
 
 
@@ -32,6 +33,8 @@ class KnownModel:
 
 
 _APACHE = "Apache-2.0"
+#: A model the company trained itself ("own", "in-house", "proprietary"; or any base it pre-trains).
+OWN_MODEL = KnownModel(r"^own\b|\bin-house\b|\bproprietary\b", "Own", False, "Proprietary (own)")
 REGISTRY: tuple[KnownModel, ...] = (
     KnownModel(r"\bgpt-oss\b", "GPT-OSS", True, _APACHE),
     KnownModel(r"\b(gpt|o1|o3|o4|chatgpt|openai)\b", "GPT", False, "OpenAI terms (API)"),
@@ -59,7 +62,7 @@ REGISTRY: tuple[KnownModel, ...] = (
     KnownModel(r"\bcommand[ -]?r\b", "Command R", True, "CC-BY-NC-4.0"),
     KnownModel(r"\byi\b", "Yi", True, _APACHE),
     KnownModel(r"\bmpt\b", "MPT", True, _APACHE),
-    KnownModel(r"^own\b|\bin-house\b|\bproprietary\b", "Own", False, "Proprietary (own)"),
+    OWN_MODEL,
 )
 _COMPILED = tuple((re.compile(m.pattern), m) for m in REGISTRY)
 # A size stands alone ("70B", "7 b", "360M"), not glued to letters ("A2.7B" is an active-parameter count);
@@ -91,6 +94,7 @@ def parameter_count_b(base: str) -> float | None:
 
 _LICENSE_KINDS: tuple[tuple[str, LicenseKind], ...] = (
     (r"\bnc\b|non-?commercial|research|non-production|\bmnpl\b|\bmrl\b", LicenseKind.NON_COMMERCIAL),
+    (r"\(own\)|\bin-house\b|\bown model\b", LicenseKind.OWN),
     (r"\bapi\b|terms \(api\)|proprietary|closed", LicenseKind.PROPRIETARY),
     (r"apache|\bmit\b|\bbsd\b|\bisc\b|\bmpl\b|unlicense|cc-by-4|cc-by-sa|openrail-m|\bcc0\b", LicenseKind.PERMISSIVE),
     (r"llama|gemma|qwen license|deepseek license|tii|openrail|community|acceptable use", LicenseKind.RESTRICTED),

@@ -14,11 +14,12 @@ negate a group.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
 import enum
 import operator
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,8 @@ class Compare:
     value: Any  #: the literal as the rule wrote it (after unit parsing), for people
     encoded: Any  #: the literal as the engine sees it
     column: int = 0
+    #: the literal exactly as written (60, "60%", "$15M"), for the unit checks of ``rules check``
+    literal: Any = dataclasses.field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -268,7 +271,7 @@ class _Parser:
         if encoded is None or (isinstance(encoded, int) and abs(encoded) > MAX_ENGINE_INT):
             self.fail(value_node, f"{spec.path}: {literal!r} is too large a number to compare with")
             return None
-        return Compare(spec, op, value, encoded, column)
+        return Compare(spec, op, value, encoded, column, literal)
 
     def field(self, node: ast.expr) -> FieldSpec | None:
         path = _path(node)
@@ -363,7 +366,7 @@ def coerce(spec: FieldSpec, literal: Any) -> Any:
 def negate(node: Node) -> Node:
     """The condition that holds exactly when ``node`` does not (for present fields)."""
     if isinstance(node, Compare):
-        return Compare(node.field, node.op.negated(), node.value, node.encoded, node.column)
+        return Compare(node.field, node.op.negated(), node.value, node.encoded, node.column, node.literal)
     if isinstance(node, Exists):
         return Exists(node.field, not node.present, node.column)
     if isinstance(node, All):
@@ -413,6 +416,35 @@ def evaluate(node: Node, fact: Mapping[str, Any]) -> bool:
     if isinstance(node, All):
         return all(evaluate(i, fact) for i in node.items)
     return any(evaluate(i, fact) for i in node.items)
+
+
+def decide(node: Node, fact: Mapping[str, Any]) -> bool | None:
+    """Whether ``node`` holds, from the fields ``fact`` has: None when the missing ones decide.
+
+    Three-valued: a comparison on a missing field is unknown; ``and`` is false as soon as one part
+    is false, ``or`` true as soon as one part is true, whatever the unknown parts hold. Where it
+    answers, it answers as the engine does (the engine reads a comparison on a missing field as
+    false, and a condition, its negations pushed down to the comparisons, can only lose by that).
+    """
+    if isinstance(node, Compare):
+        path = node.field.path
+        return _PY_OPS[node.op](fact[path], node.encoded) if path in fact else None
+    if isinstance(node, Exists):
+        return (node.field.path in fact) is node.present
+    unknown = False
+    settles = isinstance(node, AnyOf)  # the value of one part that settles the group
+    for item in node.items:
+        value = decide(item, fact)
+        if value is None:
+            unknown = True
+        elif value is settles:
+            return settles
+    return None if unknown else not settles
+
+
+def decidable(node: Node, absent: Collection[str]) -> bool:
+    """Whether ``node`` could be decided without the fields in ``absent``: a test on some other field."""
+    return any(isinstance(atom, Exists) or atom.field.path not in absent for atom in walk(node))
 
 
 def max_matches(node: Node) -> int:

@@ -9,6 +9,8 @@ module reasons about each condition without running it:
 - a condition that holds for every company whose compared fields are known (``x > 5 or x <= 5``)
   is a warning: the rule only measures whether data is there;
 - a condition that compares no field (only ``present()``/``missing()``) is a warning;
+- a comparison out of its field's unit or domain (a fraction with 60, money with 15, ``team.size < 0``),
+  and two rules counting one fact twice, are :mod:`screener.rules.sense`'s findings;
 - a pack the engine refuses to hold is an error;
 - a pack whose content changed while its version did not is a warning, judged against a small
   lock file beside the pack (``<pack>.lock``, JSON: version → content hash).
@@ -28,7 +30,7 @@ from typing import Any
 
 from screener.errors import EngineError, Location, Problem, RuleError, ScreenerError
 from screener.profile.sources import Document, load_document
-from screener.rules import conditions
+from screener.rules import conditions, sense
 from screener.rules.conditions import All, AnyOf, Compare, Exists, Node, Op
 from screener.rules.rulebook import Rule, Rulebook, compile_document, content_hash, resolve_pack
 from screener.rules.schema import Kind
@@ -69,6 +71,7 @@ def check_pack(path: str | Path) -> list[Problem]:
     if rulebook is not None:
         for rule in rulebook.rules:
             problems.extend(check_rule(doc, rule))
+        problems.extend(sense.check(doc, rulebook, satisfiable))
         problems.extend(_check_engine(rulebook, doc))
     problems.extend(check_lock(doc, path))
     return sorted(problems, key=_order)

@@ -56,6 +56,7 @@ class FieldSpec:
     minimum: Any = None  #: the lowest value the field may hold, in its own units (None: unbounded)
     maximum: Any = None  #: the highest value the field may hold, in its own units (None: unbounded)
     signed: bool = False  #: a derived difference or ratio: may be negative
+    scale: int | None = None  #: money: the magnitude amounts are usually written in (10**6: "$15M")
 
     @property
     def key(self) -> str:
@@ -163,8 +164,32 @@ def _walk(model: type[BaseModel], prefix: str) -> list[FieldSpec]:
                 extra = {**extra, **meta_extra}
         found = _kind_of(annotation, extra)
         if found is not None:
-            specs.append(FieldSpec(path, found[0], info.description or name, found[1]))
+            kind = found[0]
+            low, high = _bounds(kind, info.metadata, extra)
+            written = extra.get("scale")
+            scale = int(written) if isinstance(written, int) else (10**6 if kind is Kind.MONEY else None)
+            specs.append(
+                FieldSpec(
+                    path, kind, info.description or name, found[1], minimum=low, maximum=high,
+                    signed=bool(extra.get("signed")), scale=scale,
+                )
+            )  # fmt: skip
     return specs
+
+
+def _bounds(kind: Kind, metadata: list[Any], extra: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The values no valid value of a field lies outside: its constraints (ge, le), else its unit's."""
+    low: Any = None
+    high: Any = None
+    if kind is Kind.MONEY and not extra.get("signed"):
+        low = 0
+    if kind is Kind.FRACTION and not extra.get("signed"):  # a signed gap can pass 100% (a negative score)
+        low = 0
+        high = None if extra.get("unbounded") else 1
+    for meta in metadata:
+        low = getattr(meta, "ge", low)
+        high = getattr(meta, "le", high)
+    return extra.get("low", low), extra.get("high", high)
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from screener.rules import conditions
 from screener.rules.rulebook import Rulebook
 from screener.screening.result import Outcome, Verdict
 
@@ -22,17 +23,30 @@ def outcomes(rulebook: Rulebook, fact: Mapping[str, Any], fired: Collection[int]
     """Every rule's outcome and the fields it misses, in pack order.
 
     "Not evaluable" is decided here from the fields a rule compares, never inferred from the
-    engine's silence: the engine treats every comparison on a missing field as false.
+    engine's silence: the engine treats every comparison on a missing field as false. A rule
+    that misses a field is still decided when the fields it has settle its condition whatever
+    the missing one holds (:func:`~screener.rules.conditions.decide`): a Series B company's
+    ``stage in ["seed"] and funding.total_raised > "$15M"`` does not match, raised what it may.
     """
     matched, not_matched, not_evaluable = Outcome.MATCHED, Outcome.NOT_MATCHED, Outcome.NOT_EVALUABLE
     absent = {path for path in rulebook.compared if path not in fact}
+    rules = rulebook.rules
     result = []
     for index, reads in enumerate(rulebook.reads):
-        if absent and not absent.isdisjoint(reads):
+        if absent and not absent.isdisjoint(reads) and conditions.decide(rules[index].condition, fact) is None:
             result.append((not_evaluable, [path for path in reads if path in absent]))
         else:
             result.append((matched if index in fired else not_matched, []))
     return result
+
+
+def decided_despite(rulebook: Rulebook, absent: Collection[str]) -> tuple[tuple[int, conditions.Node], ...]:
+    """The rules that miss a field in ``absent`` but whose other fields might settle them, with their conditions."""
+    return tuple(
+        (index, rule.condition)
+        for index, (rule, reads) in enumerate(zip(rulebook.rules, rulebook.reads, strict=True))
+        if not set(absent).isdisjoint(reads) and conditions.decidable(rule.condition, absent)
+    )
 
 
 @dataclass(slots=True)

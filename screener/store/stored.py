@@ -7,7 +7,7 @@ builds the details' JSON text from parts prepared once:
 
 - everything that depends only on which compared fields are absent (which rules can be
   evaluated and what they miss, each category's best and worst, coverage, the open questions)
-  is computed once per set of absent fields. Deal data has few such sets (282 in 100,000
+  is computed once per set of absent fields (and of rules the present fields settle even so). Deal data has few such sets (282 in 100,000
   generated profiles), while the rules that fire differ for nearly every company;
 - per company only the fired rules are walked: points, matches, knockouts, score, verdict.
 
@@ -27,8 +27,9 @@ import orjson
 from screener.profile import plausibility
 from screener.profile.derived import is_present
 from screener.profile.model import Profile, company_identities
+from screener.rules.conditions import Node, decide
 from screener.screening.result import Outcome, Verdict
-from screener.screening.scoring import verdict_of
+from screener.screening.scoring import decided_despite, verdict_of
 from screener.screening.screener import Screener, open_questions
 from screener.store.packing import RULE_FIELDS, PackRules
 
@@ -94,14 +95,22 @@ class StoredResults:
             ((r.index, r.spec.title) for r in book.rules if r.knockout or r.points < 0),
             key=lambda x: (not book.rules[x[0]].knockout, book.rules[x[0]].points),
         )
-        self._frame: Callable[[frozenset[str]], _Frame] = functools.lru_cache(maxsize=4096)(self._build_frame)
+        self._frame: Callable[[frozenset[str], frozenset[int]], _Frame] = functools.lru_cache(maxsize=4096)(
+            self._build_frame
+        )
+        self._settlable: Callable[[frozenset[str]], tuple[tuple[int, Node], ...]] = functools.lru_cache(maxsize=4096)(
+            functools.partial(decided_despite, book)
+        )
 
     def __call__(self, profile: Profile, on: dt.date) -> Stored:
         """Screen ``profile`` as of ``on``. Raises EngineError for a value the engine cannot take."""
         screener = self.screener
         fact = screener.encoded(profile, on)
         fired = screener.engine.matches(fact)
-        frame = self._frame(self.book.compared.difference(fact))
+        absent = self.book.compared.difference(fact)
+        # Rules that miss a field but are settled by the ones present (scoring.outcomes decides alike).
+        settled = frozenset(index for index, node in self._settlable(absent) if decide(node, fact) is not None)
+        frame = self._frame(absent, settled)
         points = 0
         earned = [0] * len(frame.categories)
         matches = [0] * len(frame.categories)
@@ -158,17 +167,19 @@ class StoredResults:
             [w.check for w in found], warnings,
         )  # fmt: skip
 
-    def _build_frame(self, absent: frozenset[str]) -> _Frame:
+    def _build_frame(self, absent: frozenset[str], settled: frozenset[int]) -> _Frame:
         book = self.book
         scored: list[tuple[int, int, bool] | None] = []
         asks: list[tuple[str, Outcome, list[str], None]] = []
         not_evaluable: dict[str, list[str]] = {}
         totals = {name: [0, 0, 0, 0] for name in book.categories}  # best, worst, evaluable, rules
         best = worst = weight = 0
-        for (rule_id, category, value, knockout, rule_weight), reads in zip(book.table, book.reads, strict=True):
+        for index, ((rule_id, category, value, knockout, rule_weight), reads) in enumerate(
+            zip(book.table, book.reads, strict=True)
+        ):
             total = totals[category]
             total[3] += 1
-            missing = [path for path in reads if path in absent]
+            missing = [path for path in reads if path in absent] if index not in settled else []
             if missing:
                 scored.append(None)
                 not_evaluable[rule_id] = missing

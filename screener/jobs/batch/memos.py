@@ -8,7 +8,26 @@ from screener.errors import Location, Problem
 from screener.jobs.batch.workers import (
     WorkerState,
 )
+from screener.screening.result import Verdict
 from screener.screening.screener import Evaluation
+
+
+def drafts(state: WorkerState, verdict: Verdict) -> bool:
+    """Whether the batch drafts a memo for a company of this verdict: at or above ``memo_verdict``, and
+    never a pass note for a strong fit without ``--force`` (it would decline a company the thesis backs)."""
+    renderer = state.renderer
+    if renderer is None or not verdict.at_least(state.config.memo_verdict):
+        return False
+    return not (renderer.declines and verdict is Verdict.STRONG_FIT and not state.config.force)
+
+
+def withheld(count: int) -> Problem:
+    return Problem(
+        f"no pass note drafted for {count} strong fit(s): a pass note would decline a company the thesis backs "
+        "(pass --force to draft them anyway)",
+        Location("--template"),
+        level="warning",
+    )
 
 
 def memo_path(state: WorkerState, key: str) -> Path:

@@ -18,7 +18,8 @@ import orjson
 
 from screener.errors import EngineError, Location, Problem
 from screener.jobs.batch.duplicates import Index, Offer
-from screener.jobs.batch.memos import kept, write_memo
+from screener.jobs.batch.memos import drafts, kept, write_memo
+from screener.jobs.batch.memos import withheld as withheld_pass_notes
 from screener.jobs.batch.ranked import RUN_ROWS, Row, spill
 from screener.jobs.batch.rejects import problems, raw_data, record_data, write_reject
 from screener.jobs.batch.request import BatchRequest, BatchSummary, DuplicateRule
@@ -51,6 +52,7 @@ def score_pass(
     verdicts: Counter[str] = Counter()
     warned: Counter[str] = Counter()
     left_out: dict[tuple[str, str], tuple[int, Problem]] = {}  #: (file, column) → cells left out, the first
+    withheld = 0
     runs: list[Path] = []
     rows: list[Row] = []
     expected = estimate_records(files) if request.progress else 0
@@ -67,6 +69,7 @@ def score_pass(
         for where, (count, first) in scored.left_out.items():
             total, earliest = left_out.get(where, (0, first))
             left_out[where] = (total + count, earliest)
+        withheld += scored.withheld
         for verdict, memo in index.offer(scored.offers):
             verdicts[verdict] -= 1
             summary.memos -= memo
@@ -85,6 +88,8 @@ def score_pass(
     if rows:
         runs.append(spill(rows, folder, len(runs)))
     summary.verdicts = {v.value: verdicts.get(v.value, 0) for v in Verdict}
+    if withheld:
+        summary.warnings.append(withheld_pass_notes(withheld))
     summary.data_warnings = dict(sorted(warned.items(), key=lambda item: _CHECK_ORDER[item[0]]))
     for (source, column), (count, first) in left_out.items():
         summary.left_out += count
@@ -108,6 +113,7 @@ class Scored:
     kept: list[str]  #: memos not replaced because the user edited them
     #: (file, column) → how many cells were left out, and the first one's warning
     left_out: dict[tuple[str, str], tuple[int, Problem]]
+    withheld: int = 0  #: strong fits given no pass note (without --force)
 
 
 def score_chunk(raws: list[RawRecord]) -> Scored:
@@ -117,6 +123,7 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
     schema = book.schema
     rows, offers, saved, rejects, kept = [], [], [], [], []
     left_out: dict[tuple[str, str], tuple[int, Problem]] = {}
+    withheld = 0
     for raw in raws:
         record = validate(raw, config.rates, config.mapping, schema, config.strict)
         profile = record.profile
@@ -146,7 +153,9 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
             (stored.name, stored.key, stored.website, stored.score, verdict, stored.coverage, stored.knockouts,
              stored.reasons, stored.checks, raw.source, raw.line, raw.seq, notes)
         )  # fmt: skip
-        memo = state.renderer is not None and stored.verdict.at_least(config.memo_verdict)
+        memo = drafts(state, stored.verdict)
+        if state.renderer is not None and not memo and stored.verdict is Verdict.STRONG_FIT:
+            withheld += stored.verdict.at_least(config.memo_verdict)
         if memo:
             edited = write_memo(state, state.screener.evaluate(profile, config.on))
             if edited is not None:
@@ -171,7 +180,7 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
         from screener import store
 
         store.save_encoded(state.store, saved, [state.stored.pack_rules])  # the whole chunk, in one transaction
-    return Scored(rows, offers, rejects, kept, left_out)
+    return Scored(rows, offers, rejects, kept, left_out, withheld)
 
 
 def strict_errors(raw: RawRecord, found: list[DataWarning]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from typing import IO, NamedTuple
 
 from screener.errors import EngineError, Location, Problem
 from screener.jobs.batch.duplicates import Index
-from screener.jobs.batch.memos import kept, remove_memo, write_memo
+from screener.jobs.batch.memos import drafts, kept, remove_memo, write_memo
 from screener.jobs.batch.rejects import raw_data, write_reject
 from screener.jobs.batch.request import BatchRequest, BatchSummary, DuplicateRule, rejects_path
 from screener.jobs.batch.scoring import encoded
@@ -138,7 +138,7 @@ def settle_chunk(work: list[Settling]) -> list[Problem]:
                 )
             )
             continue
-        if state.renderer is not None and stored.verdict.at_least(config.memo_verdict):
+        if drafts(state, stored.verdict):
             if stale_memo:
                 edited = write_memo(state, state.screener.evaluate(profile, config.on))
                 if edited is not None:
