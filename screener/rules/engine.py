@@ -6,14 +6,21 @@ durable-rules 2.0.28 is an unmaintained C extension. Measured facts this module 
 - The Python ``Host`` starts background timer threads that occasionally steal action results,
   and refuses to register a ruleset name twice. So we never use it: we call the C extension
   ``durable_rules_engine`` directly (create_ruleset / assert_fact / start_action_for_state /
-  complete_and_start_action / delete_state / delete_ruleset), one private set of rulesets per
+  complete_and_start_action / retract_fact / delete_state / delete_ruleset), one private set of rulesets per
   :class:`Engine`, no global state. It is also ~6x faster.
 - ``assert_fact`` fires every matching rule; we drain all of them.
-- At most 1024 live states per ruleset: every state is deleted after its profile.
+- A new state (``sid``) costs more than the match itself: the C engine builds an index pair per
+  beta node and a pool of message nodes, and frees them again in ``delete_state`` (34 µs per
+  fact for 39 rules, growing with the rule count). So each ruleset keeps one state for the
+  Engine's life: assert, drain the actions, ``retract_fact``; matches are identical and memory
+  stays flat. A state whose assert or drain failed is deleted and the next fact gets a fresh
+  one. At most 1024 live states per ruleset: this uses one.
 - Deleting the state of an assert that matched nothing (code 1) corrupts the extension's heap
   (``free(): invalid pointer`` a few hundred rulesets later; measured here, not in the upstream
   notes). So every ruleset holds a sentinel rule that every fact matches, and its matches are
-  dropped: no assert ever matches nothing.
+  dropped: no assert ever matches nothing, so no state is ever deleted in that condition.
+- Fact keys are short (``a``, ``b``, …, one per field the pack reads): key length is most of
+  the C engine's parsing and hashing, and each fired rule returns the whole fact as text.
 - At most 64 rules may match one fact (error 303 fails the whole assert): a pack is split
   across several rulesets so that no ruleset can ever reach 64 matches, the sentinel's included.
 - A rule whose only condition is ``$nex`` loops forever: every rule is anchored on a marker
@@ -33,7 +40,7 @@ import itertools
 import json
 import sys
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -44,7 +51,7 @@ from screener.rules import conditions
 from screener.rules.rulebook import Rulebook
 
 #: The marker field every fact carries and every rule requires (see the ``$nex`` trap above).
-ANCHOR = "screener_fact"
+ANCHOR = "_"
 #: A rule in every ruleset that every fact matches. Deleting a state after an assert that matched
 #: nothing (code 1) corrupts the extension's heap (segfault or abort a few hundred engines later),
 #: so no assert may match nothing; the sentinel's own matches are dropped.
@@ -106,16 +113,28 @@ class Engine:
     def __init__(self, rulebook: Rulebook):
         self._ext = load_extension()
         self.rulebook = rulebook
-        self._keys = {
-            path: path.replace(".", "__") for r in rulebook.rules for path in conditions.mentions(r.condition)
-        }
+        paths = dict.fromkeys(path for r in rulebook.rules for path in conditions.mentions(r.condition))
+        #: dotted path → the fact's short key in the engine
+        self._keys = dict(zip(paths, short_keys(), strict=False))
+        by_key = {path.replace(".", "__"): key for path, key in self._keys.items()}
         groups = partition((r.index, conditions.max_matches(r.condition)) for r in rulebook.rules)
         self._handles: list[int] = []
-        self._finalizer = weakref.finalize(self, _free, self._ext, self._handles)
+        #: per ruleset, the sid of its one live state ("" when it has none yet)
+        self._states: list[str] = []
+        self._finalizer = weakref.finalize(self, _free, self._ext, self._handles, self._states)
         for number, group in enumerate(groups):
             definition: dict[str, Any] = {
                 f"r{index}": {
-                    "all": [{"m": {"$and": [{ANCHOR: 1}, conditions.to_durable(rulebook.rules[index].condition)]}}]
+                    "all": [
+                        {
+                            "m": {
+                                "$and": [
+                                    {ANCHOR: 1},
+                                    _renamed(conditions.to_durable(rulebook.rules[index].condition), by_key),
+                                ]
+                            }
+                        }
+                    ]
                 }
                 for index in group
             }
@@ -126,6 +145,7 @@ class Engine:
             except self._ext.error as exc:
                 self.close()
                 raise EngineError(f"durable-rules refused pack {rulebook.name}: {exc}") from None
+            self._states.append("")
         self._sids = itertools.count(1)
         self._rule_index = {f"r{r.index}": r.index for r in rulebook.rules}
 
@@ -153,16 +173,19 @@ class Engine:
                 raise EngineError(f"{path}: {value!r} cannot be passed to the engine (floats and huge numbers are not)")
             payload[key] = value
         fired: set[int] = set()
-        for handle in self._handles:
-            sid = str(next(self._sids))
+        for number, handle in enumerate(self._handles):
+            sid = self._states[number]
+            if not sid:
+                sid = self._states[number] = str(next(self._sids))
             payload["sid"] = payload["id"] = sid
             text = orjson.dumps(payload).decode()
             if not text.isascii():  # the rules were written by json.dumps, which escapes non-ASCII: so must facts
                 text = json.dumps(payload)
-            fired.update(self._assert(handle, sid, text))
+            fired.update(self._assert(number, handle, sid, text))
         return frozenset(fired)
 
-    def _assert(self, handle: int, sid: str, text: str) -> list[int]:
+    def _assert(self, number: int, handle: int, sid: str, text: str) -> list[int]:
+        """Assert one fact into the ruleset's state, drain what fired and retract the fact again."""
         ext = self._ext
         fired: list[int] = []
         rule_index = self._rule_index
@@ -172,6 +195,7 @@ class Engine:
             except ext.error as exc:
                 raise EngineError(f"durable-rules failed on a profile: {exc}") from None
             if code == 1:  # nothing matched: cannot happen with the sentinel rule
+                ext.retract_fact(handle, text)
                 return fired
             if code != 0:
                 raise EngineError(f"durable-rules returned unexpected code {code}")
@@ -183,10 +207,15 @@ class Engine:
                 if index is not None:  # None: the sentinel
                     fired.append(index)
                 message = ext.complete_and_start_action(handle, state)
-        finally:
-            # When the assert itself failed no state exists (error 309): nothing to free then.
+            ext.retract_fact(handle, text)  # the state is empty again, ready for the next fact
+        except BaseException:
+            # Whatever the state holds now (the fact, actions not drained) must not meet the next
+            # fact: delete it (when the assert itself failed none exists: error 309) and start
+            # the next fact in a fresh one.
+            self._states[number] = ""
             with contextlib.suppress(ext.error):
                 ext.delete_state(handle, sid)
+            raise
         return fired
 
     def close(self) -> None:
@@ -199,6 +228,44 @@ class Engine:
         self.close()
 
 
-def _free(ext: ModuleType, handles: list[int]) -> None:
+def short_keys() -> Iterator[str]:
+    """``a``, ``b``, …, ``z``, ``ba``, …: fact keys for the engine, never one of its own names."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for number in itertools.count():
+        key = ""
+        while True:
+            number, digit = divmod(number, 26)
+            key = letters[digit] + key
+            if not number:
+                break
+        if key not in _RESERVED:
+            yield key
+
+
+#: Names a fact key must not take: the engine's own (the state and fact ids) and the anchor.
+_RESERVED = frozenset({"sid", "id", ANCHOR})
+
+
+def _renamed(node: dict[str, Any], keys: Mapping[str, str]) -> dict[str, Any]:
+    """A condition's durable-rules form with its fact keys replaced by the engine's short ones.
+
+    Operators start with ``$``; ``$and``/``$or`` hold conditions, the others one ``{key: value}``.
+    """
+    renamed: dict[str, Any] = {}
+    for name, value in node.items():
+        if name in ("$and", "$or"):
+            renamed[name] = [_renamed(item, keys) for item in value]
+        elif name.startswith("$"):
+            renamed[name] = _renamed(value, keys)
+        else:
+            renamed[keys[name]] = value
+    return renamed
+
+
+def _free(ext: ModuleType, handles: list[int], states: list[str]) -> None:
     while handles:
-        ext.delete_ruleset(handles.pop())
+        handle, sid = handles.pop(), states.pop()
+        if sid:  # its last assert was drained (and matched the sentinel): safe to delete
+            with contextlib.suppress(ext.error):
+                ext.delete_state(handle, sid)
+        ext.delete_ruleset(handle)
