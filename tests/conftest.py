@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
+import shutil
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +22,12 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
 #: A fixed screening date so results do not depend on the day the tests run.
 ON = dt.date(2026, 11, 27)
+
+# The start-up caches (screener.cache) of this test session, in a folder of its own (subprocesses
+# inherit it): the tests neither read what the user's runs cached nor leave anything there.
+if "SCREENER_CACHE_DIR" not in os.environ:
+    os.environ["SCREENER_CACHE_DIR"] = tempfile.mkdtemp(prefix="screener-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["SCREENER_CACHE_DIR"], ignore_errors=True)
 
 # Hypothesis: the default "ci" profile is derandomised (every run tries the same examples, so a
 # red build is reproducible and a green one means the same thing twice) with each test's fixed

@@ -3,7 +3,7 @@
 Every import is checked, also those inside functions and under ``TYPE_CHECKING``: a module may
 import its own stage and the stages below it, and no two modules may import each other (directly
 or round a longer cycle). The shared modules at the top of the package (errors, config, files,
-texts, resources) sit below every stage and import only each other.
+texts, resources, cache) sit below every stage and import only each other.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "screener"
 STAGES = ("profile", "rules", "screening", "store", "memo", "jobs", "analysis", "cli")
-SHARED = ("errors", "config", "files", "texts", "resources")
+SHARED = ("errors", "config", "files", "texts", "resources", "cache")
 
 
 def _modules() -> dict[str, Path]:

@@ -26,10 +26,10 @@ from screener import texts
 from screener.errors import Location, Problem, RuleError, ScreenerError
 from screener.profile.declared import FieldDeclaration
 from screener.profile.formulas import DerivedDeclaration
-from screener.profile.sources import Document, load_document
+from screener.profile.sources import Document
 from screener.profile.validation import located_problems
 from screener.resources import packaged
-from screener.rules import catalogue, conditions
+from screener.rules import catalogue, conditions, packcache
 from screener.rules.catalogue import PackSchema
 
 DEFAULT_PACK = "small-team-open-model"
@@ -223,7 +223,7 @@ def load_rulebook(path: str | Path | None = None) -> Rulebook:
     """Load and validate a rule pack (the default pack when ``path`` is None)."""
     pack_path = resolve_pack(path)
     try:
-        doc = load_document(pack_path)
+        doc = packcache.load(pack_path)  # parsed once per pack text, then from the user's cache
     except ScreenerError as exc:
         raise RuleError(exc.problems) from None
     return compile_document(doc, pack_path)
