@@ -247,7 +247,9 @@ def test_environments_that_compile_differently_never_share_an_entry(cache_dir: P
     ]
     compiled = [texts.Snippet(env, source).render({"name": "<A&B>"}) for env in envs]
     again = [texts.Snippet(env, source).render({"name": "<A&B>"}) for env in envs]
-    assert compiled == again == ["&lt;A&amp;B&gt; & &lt;A&amp;B&gt;", "&lt;A&amp;B&gt; & &lt;A&amp;B&gt;", "<A&B> & <A&B>"]
+    assert (
+        compiled == again == ["&lt;A&amp;B&gt; & &lt;A&amp;B&gt;", "&lt;A&amp;B&gt; & &lt;A&amp;B&gt;", "<A&B> & <A&B>"]
+    )
 
 
 def test_cached_rationales_render_as_compiled_ones(cache_dir: Path, write) -> None:
