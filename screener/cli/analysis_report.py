@@ -5,7 +5,7 @@ Reads their reports; never computes them.
 
 from __future__ import annotations
 
-from screener.analysis.backtest import BacktestReport, show_interval, show_share
+from screener.analysis.backtest import BacktestReport, show_interval, show_lift, show_share
 from screener.analysis.backtest.report import warned_line
 from screener.analysis.diff import PackDiff
 from screener.analysis.explain import Explanation, RuleExplanation
@@ -122,15 +122,53 @@ def print_diff(diff: PackDiff) -> None:
 
 
 def print_backtest(report: BacktestReport) -> None:
+    from rich.markup import escape
     from rich.table import Table
+
+    from screener.analysis.backtest.report import (
+        IN_SAMPLE,
+        held_out_line,
+        labels_line,
+        rejected_line,
+        show_cut,
+        sweep_rows,
+        ties_text,
+    )
 
     out = console()
     out.print(
-        f"[bold]{report.pack} {report.version}[/]: {report.companies} companies, {report.positives} positive "
-        f"(base rate {show_share(report.base_rate)}); 95% bootstrap intervals, {report.resamples} resamples, seed {report.seed}"
+        f"[bold]{escape(report.pack)} {report.version}[/]: {report.companies} companies, {report.positives} positive "
+        f"(base rate {show_share(report.base_rate)}; {escape(labels_line(report))}); {escape(rejected_line(report))}; "
+        f"95% bootstrap intervals, {report.resamples} resamples, seed {report.seed}"
     )
     if report.warned:
         out.print(f"[yellow]data warnings:[/] {warned_line(report)}: their scores rest on implausible values")
+    out.print(f"ROC AUC of the score: {show_interval(report.auc, percent=False)}")
+    h = report.heldout
+    if h is not None:
+        out.print(
+            f"[bold]held-out[/] ({escape(held_out_line(report))}): precision {show_interval(h.precision)}, recall "
+            f"{show_interval(h.recall)}, F0.5 {show_interval(h.f05)}, lift {show_lift(h.lift)}"
+            + (f", ROC AUC {show_interval(h.auc, percent=False)}" if h.auc is not None else "")
+        )
+    else:
+        out.print(f"[dim]{escape(held_out_line(report))}[/]")
+    b = report.best_cut
+    if b is not None:
+        out.print(
+            f"best score cut (in-sample): {show_cut(b.cut)}, {b.flagged} picked: precision {show_interval(b.precision)}, "
+            f"recall {show_interval(b.recall)}, F0.5 {show_interval(b.f05)}, lift {show_lift(b.lift)}"
+        )
+    out.print(f"[dim]{IN_SAMPLE}.[/]")
+    sweep = Table(title="Threshold sweep", title_justify="left")
+    for column in ("score cut", "picked", "precision", "recall", "F0.5", "lift"):
+        sweep.add_column(column, justify="right")
+    for r in sweep_rows(report.sweep):
+        sweep.add_row(
+            f"{show_cut(r.cut)}{' best' if r.best else ''}", str(r.flagged), show_share(r.precision),
+            show_share(r.recall), show_share(r.f05), "n/a" if r.lift is None else f"{r.lift:.2f}×",
+        )  # fmt: skip
+    out.print(sweep)
     verdicts = Table(title="Verdicts against labels", title_justify="left")
     for column in ("verdict", "labelled positive", "labelled negative"):
         verdicts.add_column(column)
@@ -151,22 +189,30 @@ def print_backtest(report: BacktestReport) -> None:
             show_interval(c.precision),
             show_interval(c.recall),
             show_interval(c.f05),
-            "n/a" if c.lift is None else f"{c.lift:.2f}×",
+            show_lift(c.lift),
         )
     out.print(cut)
+    calibration = Table(title="Calibration", title_justify="left")
+    for column in ("score", "companies", "positive", "share positive"):
+        calibration.add_column(column)
+    for band in report.calibration:
+        calibration.add_row(band.band, str(band.companies), str(band.positives), show_interval(band.share))
+    out.print(calibration)
     at_k = Table(title="Precision at k", title_justify="left")
-    for column in ("k", "precision", "lift"):
+    for column in ("k", "precision", "lift", "tied across the k-th place"):
         at_k.add_column(column)
     for p in report.precision_at_k:
-        at_k.add_row(str(p.k), show_interval(p.precision), "n/a" if p.lift is None else f"{p.lift:.2f}×")
+        at_k.add_row(str(p.k), show_interval(p.precision), show_lift(p.lift), ties_text(p.tied, p.tied_inside))
     out.print(at_k)
     rules = Table(title="Rules", title_justify="left")
-    for column in ("rule", "coverage", "hit rate", "fired", "precision when fired"):
+    for column in ("rule", "points", "coverage", "hit rate", "fired", "precision when fired", "lift"):
         rules.add_column(column)
-    for r in report.rules:
+    for rule in report.rules:
         rules.add_row(
-            r.id, show_share(r.coverage), show_share(r.hit_rate), str(r.fired), show_share(r.precision_when_fired)
-        )
+            f"{rule.id}{' ⚠' if rule.warning else ''}", "knockout" if rule.knockout else f"{rule.points:+d}",
+            show_share(rule.coverage), show_share(rule.hit_rate), str(rule.fired), show_interval(rule.precision_when_fired),
+            show_lift(rule.lift),
+        )  # fmt: skip
     out.print(rules)
 
 

@@ -180,9 +180,17 @@ def diff_command(
 
 
 @click.command("backtest")
-@click.argument("pack", type=click.Path(path_type=Path, exists=True))
+@click.argument("pack", type=click.Path(path_type=Path))
 @click.argument("labels", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--label-column", default="label", show_default=True, help="Column holding the label (1/0, yes/no, ...).")
+@click.option("--label-column", default="label", show_default=True, help="Column holding the outcome.")
+@click.option(
+    "--positive",
+    "positive",
+    multiple=True,
+    help="A label value that counts as positive (repeatable, any case); every other value is negative unless "
+    "--negative names them. Default: 1/0, yes/no, true/false, positive/negative.",
+)
+@click.option("--negative", "negative", multiple=True, help="A label value that counts as negative (repeatable).")
 @click.option("--as-of-column", help="Column holding the date to screen each company as of (default: --on).")
 @click.option("--profile-column", default="profile", show_default=True, help="Column holding the profile file.")
 @click.option(
@@ -193,15 +201,36 @@ def diff_command(
     "(default: the built-in Crunchbase-style mapping).",
 )
 @click.option(
+    "--holdout",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    help="Hold out this share of the companies (stratified, --seed): the best cut is chosen on the rest, measured here.",
+)
+@click.option(
+    "--folds", type=click.IntRange(min=2), help="Or K folds: each measured at the cut chosen on the others (--seed)."
+)
+@click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one row per company (.csv or .jsonl): key, label, score, verdict, coverage, knockouts, part.",
+)
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Rejected rows, JSON Lines (default: beside --scores, else ./LABELS-NAME.rejects.jsonl; written when a "
+    "row is rejected).",
+)
+@click.option(
     "--k", "ks", multiple=True, type=click.IntRange(min=1), help="k for precision@k (repeatable; default 5, 10, 20)."
 )
 @click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=0), help="Bootstrap resamples.")
-@click.option("--seed", default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap and of --holdout/--folds.")
 @click.option(
     "--report",
     "report_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the report here: HTML with a score-distribution chart for .html, else Markdown.",
+    help="Also write the report here: HTML with charts for .html, else Markdown.",
 )
 @on_option
 @strict_option
@@ -212,9 +241,15 @@ def backtest_command(
     pack: Path,
     labels: Path,
     label_column: str,
+    positive: tuple[str, ...],
+    negative: tuple[str, ...],
     as_of_column: str | None,
     profile_column: str,
     mapping: Path | None,
+    holdout: float | None,
+    folds: int | None,
+    scores_path: Path | None,
+    rejects_path: Path | None,
     ks: tuple[int, ...],
     resamples: int,
     seed: int,
@@ -225,38 +260,49 @@ def backtest_command(
     config: Path | None,
     output_format: str,
 ) -> None:
-    """Measure a pack against labelled outcomes: precision, recall, F0.5, precision@k, lift, per-rule figures.
+    """Measure a pack against labelled outcomes: ROC AUC, a threshold sweep, calibration, precision@k, per-rule lift.
 
-    LABELS is a CSV with a label per row and either a profile file (relative to the CSV) or the
-    profile itself in mapped columns (--map); intervals are seeded bootstrap percentiles, so the
-    same input gives the same report.
+    LABELS is a CSV with an outcome per row and either a profile file (relative to the CSV) or the
+    profile itself in mapped columns (--map). A row that cannot be used goes to the rejects file
+    (--strict: the run stops). Intervals are seeded bootstrap percentiles, so the same input gives
+    the same report. Exit code 0, or 7 when some rows were rejected.
 
     \b
     Examples:
       screen backtest rules/small-team-open-model.yaml examples/labels.csv --label-column invested --on 2026-11-27
       screen backtest rules/small-team-open-model.yaml examples/labels.csv --label-column invested --as-of-column decided_on --report backtest.md
-      screen backtest rules/small-team-open-model.yaml examples/history.csv --map examples/my-mapping.yaml --report backtest.html
+      screen backtest generic-seed examples/startups.csv --map examples/startups-map.yaml --label-column status --positive acquired --on 2013-12-31 --holdout 0.3 --scores scores.csv --report backtest.html  # exits 7
     """
-    from screener.analysis.backtest import backtest_file, html, markdown
+    from screener.analysis.backtest import BacktestRequest, backtest, html, markdown
     from screener.cli.analysis_report import print_backtest
     from screener.config import load_settings
     from screener.files import atomic_write_text
 
     settings = load_settings(config, fx)
-    report = backtest_file(
-        pack,
-        labels,
-        label_column=label_column,
-        as_of_column=as_of_column,
-        profile_column=profile_column,
-        mapping=mapping,
-        on=on,
-        rates=settings.fx,
-        ks=ks or (5, 10, 20),
-        resamples=resamples,
-        seed=seed,
-        strict=settings.strict(strict),
+    report = backtest(
+        BacktestRequest(
+            pack,
+            labels,
+            label_column=label_column,
+            positive=positive,
+            negative=negative,
+            as_of_column=as_of_column,
+            profile_column=profile_column,
+            mapping=mapping,
+            on=on,
+            rates=settings.fx,
+            ks=ks or (5, 10, 20),
+            resamples=resamples,
+            seed=seed,
+            strict=settings.strict(strict),
+            holdout=holdout,
+            folds=folds,
+            rejects=rejects_path,
+            scores=scores_path,
+        )
     )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if report_path is not None:
         page = html(report) if report_path.suffix.lower() in {".html", ".htm"} else markdown(report)
         atomic_write_text(report_path, page)
@@ -266,3 +312,5 @@ def backtest_command(
         click.echo(markdown(report), nl=False)
     else:
         print_backtest(report)
+    if report.rejected:
+        sys.exit(int(ExitCode.REJECTS))

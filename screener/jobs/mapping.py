@@ -563,9 +563,18 @@ def lacks_warning(mapping: Mapping, rulebook: Rulebook, missing: list[str]) -> P
             for p in r.reads
         )
     ]
+    blind_weight = sum(rulebook.weight(r) for r in rulebook.rules if r.id in blind)
+    reachable = 1 - blind_weight / rulebook.total_weight if rulebook.total_weight else 0.0
+    if reachable < rulebook.spec.min_coverage:
+        outcome = (
+            f"at most {reachable:.0%} of the pack's weight can be evaluated (min_coverage {rulebook.spec.min_coverage:.0%}), "
+            "so they review at best; map those columns, or screen them with a pack the export suits"
+        )
+    else:
+        outcome = f"they are screened on the other {len(rulebook.rules) - len(blind)}"
     return Problem(
         f"mapping {mapping.name!r} fills none of {len(missing)} field(s) pack {rulebook.name!r} reads "
         f"({', '.join(missing)}): {len(blind)} of its {len(rulebook.rules)} rules cannot be evaluated for CSV "
-        "records, so they review at best; map those columns, or screen them with a pack the export suits",
+        f"records; {outcome}",
         level="warning",
     )
