@@ -420,3 +420,17 @@ def test_a_duplicate_that_lost_is_not_counted(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["batch", str(deals), "--no-db", "--on", "2026-11-27", "--format", "json"])
     data = json.loads(result.stdout)
     assert (data["duplicates"], data["warned"], data["data_warnings"]) == (1, 0, {})
+
+
+def test_diff_names_the_inputs_whose_data_warns(write) -> None:
+    zero = write("zero.yaml", "name: Zero Co\nteam: {size: 0}\n")
+    pack = REPO / "rules" / "small-team-open-model.yaml"
+    result = CliRunner().invoke(
+        main,
+        ["diff", str(pack), str(pack), str(zero), str(FIXTURES / "tinyllama-legal.yaml"), "--on", "2026-11-27"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "data warnings: 1 of the inputs: Zero Co (team-zero)" in result.stdout
+    data = CliRunner().invoke(main, ["diff", str(pack), str(pack), str(zero), "--on", "2026-11-27", "--format", "json"])
+    assert json.loads(data.stdout)["companies"][0]["warnings"] == ["team-zero"]

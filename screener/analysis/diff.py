@@ -62,6 +62,9 @@ class CompanyDiff(_Out):
     old_knockouts: list[str] = Field(description="matched knockout rules under the old pack")
     new_knockouts: list[str] = Field(description="matched knockout rules under the new pack")
     rules: list[RuleChange] = Field(description="rules whose outcome or points differ for this company")
+    warnings: list[str] = Field(
+        default_factory=list, description="the plausibility checks its data failed (the same under both packs)"
+    )
 
     @property
     def verdict_changed(self) -> bool:
@@ -105,6 +108,7 @@ def diff_results(
             old_knockouts=old.knockouts,
             new_knockouts=new.knockouts,
             rules=rule_changes(old.rules, new.rules),
+            warnings=[w.check for w in new.warnings],
         )
         for file, old, new in pairs
     ]

@@ -83,6 +83,10 @@ def print_diff(diff: PackDiff) -> None:
     )
     for setting in diff.settings:
         out.print(f"  pack: {setting}")
+    warned = [c for c in diff.companies if c.warnings]
+    if warned:
+        names = ", ".join(f"{c.company} ({'; '.join(c.warnings)})" for c in warned)
+        out.print(f"[yellow]data warnings:[/] {len(warned)} of the inputs: {escape(names)}")
     by_file = {c.file: c for c in diff.companies}
 
     def verdict(v: Verdict) -> str:
