@@ -434,3 +434,18 @@ def test_diff_names_the_inputs_whose_data_warns(write) -> None:
     assert "data warnings: 1 of the inputs: Zero Co (team-zero)" in result.stdout
     data = CliRunner().invoke(main, ["diff", str(pack), str(pack), str(zero), "--on", "2026-11-27", "--format", "json"])
     assert json.loads(data.stdout)["companies"][0]["warnings"] == ["team-zero"]
+
+
+def test_a_csv_export_is_checked_like_any_profile(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "name,homepage_url,funding_total_usd,employee_count\n"
+        "Slip Co,https://slip.example,29.5,12\n"
+        "Fine Co,https://fine.example,5000000,12\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "ranked.jsonl"
+    result = CliRunner().invoke(main, ["batch", str(export), "--out", str(out), "--no-db", "--on", "2026-11-27"])
+    assert result.exit_code == ExitCode.OK, result.output
+    ranked = {row["name"]: row["warnings"] for row in map(json.loads, out.read_text().splitlines())}
+    assert ranked == {"Slip Co": ["money-unit-slip"], "Fine Co": []}
