@@ -53,14 +53,14 @@ def test_jsonl_fast_path_gives_the_same_profile_as_the_located_path(write):
 
 def test_folder_of_profiles_yaml_and_json(write, tmp_path):
     write("deals/a.yaml", "name: Acme AI\nteam:\n  size: 12\n")
-    write("deals/b.json", '{"name": "Beta", "hq_country": "USA"}\n')
+    write("deals/b.json", '{"name": "Beta", "hq_country": "XX"}\n')
     write("deals/notes.txt", "ignored: not a profile type\n")
     records = list(iter_records([tmp_path / "deals"]))
     assert [Path(r.raw.source).name for r in records] == ["a.yaml", "b.json"]
     assert records[0].ok
     assert messages(records)[1] == [
-        f"{tmp_path / 'deals' / 'b.json'}:1:18: hq_country: 'USA' is not an ISO 3166 alpha-2 country code "
-        "such as 'US' or 'DE'"
+        f"{tmp_path / 'deals' / 'b.json'}:1:18: hq_country: 'XX' is not an ISO 3166 country code "
+        "(alpha-2 such as 'US' or 'DE', or alpha-3 such as 'USA')"
     ]
 
 
@@ -149,8 +149,8 @@ def test_builtin_crunchbase_mapping(write):
     nowhere = records[1]
     assert nowhere.profile is not None and nowhere.profile.hq_country is None and nowhere.profile.founded is None
     assert [str(w) for w in nowhere.warnings] == [
-        f"{path}:3: country_code: 'XYZ' is not a known ISO 3166 country code; left out",
-        f"{path}:3: founded_at: '2023-13-01' is not a date in YYYY-MM-DD form; left out",
+        f"{path}:3: country_code: 'XYZ' is not an ISO 3166 country code (alpha-2 such as 'US' or 'DE', or alpha-3 such as 'USA'); left out",
+        f"{path}:3: founded_at: '2023-13-01' is not a date: month must be in 1..12; left out",
     ]
 
 

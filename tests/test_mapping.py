@@ -265,7 +265,7 @@ def test_mapping_problems_are_located(write) -> None:
         "one, or read several columns with combine: {team.size: {columns: [...], pick: first}}",
         f"{meaning}:5:29: columns.Founded: founded is read as year; type boolean does not fit it",
         f"{meaning}:6:41: columns.Raised: funding.total_raised is read as money; type date does not fit it",
-        f"{meaning}:2:3: constants.hq_country: 'USA1' is not an ISO 3166 alpha-2 country code such as 'US' or 'DE'",
+        f"{meaning}:2:3: constants.hq_country: 'USA1' is not a country: give its ISO 3166 code (such as 'US' or 'DE') or its name",
         f"{meaning}:3:3: constants.team.size: Input should be greater than or equal to 0",
     ]
 

@@ -21,7 +21,7 @@ def test_every_bad_field_is_reported_with_file_line_and_reason(write) -> None:
         """
         name: Broken AI
         stage: series z
-        hq_country: USA
+        hq_country: UK
         team:
           size: -3
           founderz: []
@@ -33,8 +33,8 @@ def test_every_bad_field_is_reported_with_file_line_and_reason(write) -> None:
         load_profile(path)
     lines = str(caught.value).splitlines()
     assert lines == [
-        f"{path}:2:1: stage: 'series-z' is not one of: 'pre-seed', 'seed', 'series-a', 'series-b', 'series-c' or 'growth'; did you mean 'series-c'?",
-        f"{path}:3:1: hq_country: 'USA' is not an ISO 3166 alpha-2 country code such as 'US' or 'DE'",
+        f"{path}:2:1: stage: 'series z' is not one of: 'pre-seed', 'seed', 'series-a', 'series-b', 'series-c' or 'growth'; did you mean 'growth' (every round after series-c)?",
+        f"{path}:3:1: hq_country: 'UK' is not an ISO 3166 country code; did you mean 'GB' (United Kingdom)?",
         f"{path}:5:3: team.size: Input should be greater than or equal to 0",
         f"{path}:6:3: team.founderz: unknown field 'founderz'; did you mean 'founders'?",
         f"{path}:8:3: traction.gross_margin: 62 is outside 0..1 (did you mean '62%'?)",

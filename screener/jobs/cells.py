@@ -5,7 +5,8 @@ mapping rarely says more than ``field:``. Money and fractions go through the sam
 a YAML profile (``$70M``, ``1.1B``, ``€3M``, ``62%``): the cell's text is handed to the profile
 model as it is, unless a ``unit`` scales a plain number. Dates are read by the formats a column
 names, in order, and otherwise only in ISO form: ``03/04/2012`` is never guessed to be March or
-April. Flags (``1``/``0``, ``yes``/``no``, ``true``/``false``) are what ``combine`` reads.
+April. Dates without a format, and countries, are read by the profile's own parsers
+(:mod:`screener.profile.parsing`), so a cell means what the same text means in a YAML profile. Flags (``1``/``0``, ``yes``/``no``, ``true``/``false``) are what ``combine`` reads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from screener.profile.parsing import country_code, parse_date
 
 #: Cell texts that mean "no value" (after stripping spaces, compared in lower case).
 MISSING = frozenset({"", "-", "—", "n/a", "na", "null"})
@@ -110,16 +113,10 @@ def date(text: str, formats: Sequence[str]) -> dt.date:
             except ValueError:
                 continue
         raise CellError(f"{text!r} matches none of the column's date formats ({', '.join(formats)})")
-    for pattern, parse in _ISO:
-        if re.fullmatch(pattern, stripped):
-            try:
-                return parse(stripped)
-            except ValueError:
-                break
-    hint = ""
-    if re.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}", stripped):
-        hint = "; day and month order is not guessed: give the column a format, e.g. format: '%m/%d/%Y'"
-    raise CellError(f"{text!r} is not a date in YYYY-MM-DD form{hint}")
+    try:
+        return parse_date(stripped, unordered="give the column a format, e.g. format: '%m/%d/%Y'")
+    except ValueError as exc:
+        raise CellError(str(exc)) from None
 
 
 def year(text: str, formats: Sequence[str]) -> int | dt.date:
@@ -133,13 +130,11 @@ def year(text: str, formats: Sequence[str]) -> int | dt.date:
 
 
 def country(text: str) -> str:
-    """An ISO 3166 alpha-2 code from alpha-2 or alpha-3 text (the common alpha-3 codes)."""
-    code = text.strip().upper()
-    if len(code) == 2 and code.isalpha():
-        return code
-    if code in ALPHA3:
-        return ALPHA3[code]
-    raise CellError(f"{text!r} is not a known ISO 3166 country code")
+    """An ISO 3166 alpha-2 code from alpha-2, alpha-3 or a country's name, as a profile reads it."""
+    try:
+        return country_code(text)
+    except ValueError as exc:
+        raise CellError(str(exc)) from None
 
 
 def items(text: str, separator: str | None) -> list[str]:
@@ -149,22 +144,3 @@ def items(text: str, separator: str | None) -> list[str]:
 
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
-_ISO = (
-    (r"\d{4}-\d{2}-\d{2}", dt.date.fromisoformat),
-    (r"\d{4}-\d{2}-\d{2}[T ][\d:.]+Z?", lambda t: dt.date.fromisoformat(t[:10])),
-    (r"\d{4}-\d{2}", lambda t: dt.date.fromisoformat(f"{t}-01")),
-    (r"\d{4}", lambda t: dt.date(int(t), 1, 1)),
-)
-
-# The alpha-3 codes that make up nearly all venture deal flow; extend as needed.
-ALPHA3 = {
-    "USA": "US", "GBR": "GB", "DEU": "DE", "FRA": "FR", "CAN": "CA", "ISR": "IL", "IND": "IN", "SGP": "SG",
-    "NLD": "NL", "SWE": "SE", "CHE": "CH", "ESP": "ES", "ITA": "IT", "IRL": "IE", "DNK": "DK", "NOR": "NO",
-    "FIN": "FI", "BEL": "BE", "AUT": "AT", "POL": "PL", "PRT": "PT", "CZE": "CZ", "EST": "EE", "LTU": "LT",
-    "LVA": "LV", "ROU": "RO", "UKR": "UA", "GRC": "GR", "HUN": "HU", "BGR": "BG", "HRV": "HR", "SVN": "SI",
-    "SVK": "SK", "LUX": "LU", "ISL": "IS", "TUR": "TR", "ARE": "AE", "SAU": "SA", "QAT": "QA", "EGY": "EG",
-    "NGA": "NG", "KEN": "KE", "ZAF": "ZA", "MAR": "MA", "CHN": "CN", "HKG": "HK", "TWN": "TW", "JPN": "JP",
-    "KOR": "KR", "AUS": "AU", "NZL": "NZ", "IDN": "ID", "VNM": "VN", "THA": "TH", "MYS": "MY", "PHL": "PH",
-    "PAK": "PK", "BGD": "BD", "BRA": "BR", "MEX": "MX", "ARG": "AR", "CHL": "CL", "COL": "CO", "PER": "PE",
-    "URY": "UY", "RUS": "RU", "CYP": "CY", "MLT": "MT",
-}  # fmt: skip

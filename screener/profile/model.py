@@ -39,6 +39,7 @@ from pydantic.config import JsonDict
 from screener.errors import ProfileError, did_you_mean
 from screener.profile import registry
 from screener.profile.checks import CHECKS
+from screener.profile.parsing import country_code, parse_date, stage_hint
 from screener.profile.sources import Document, load_document, problem_at
 from screener.profile.units import MAX_MONEY, UnitError, parse_fraction, parse_money
 from screener.profile.validation import located_problems
@@ -79,6 +80,19 @@ def _enum_text(value: Any) -> Any:
     return value
 
 
+def _date(value: Any) -> dt.date:
+    return parse_date(value)
+
+
+def _stage(value: Any) -> Any:
+    """A stage as its canonical value, or a message whose suggestion knows stages are ordered."""
+    text = _enum_text(value)
+    if not isinstance(text, str) or text in _STAGES:
+        return text
+    choices = ", ".join(repr(s) for s in _STAGES[:-1]) + f" or {_STAGES[-1]!r}"
+    raise ValueError(f"{value!r} is not one of: {choices}{stage_hint(value, list(_STAGES))}")
+
+
 #: Names, sectors and the like are one line of text: a line break in a company name would
 #: restructure a Markdown memo and the terminal table. Checked by pydantic's own regex engine.
 Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -97,6 +111,8 @@ MILLIONS: JsonDict = {"scale": 1_000_000, "slip_below": 10_000}
 Money = Annotated[int, BeforeValidator(_money), Field(json_schema_extra={"unit": "money"})]
 Count = Annotated[int, BeforeValidator(_count)]
 Fraction = Annotated[float, BeforeValidator(_fraction), Field(json_schema_extra={"unit": "fraction"})]
+#: A date as :func:`~screener.profile.parsing.parse_date` reads it (``2024-07`` too), as in CSV cells.
+Date = Annotated[dt.date, BeforeValidator(_date)]
 
 
 class Stage(enum.StrEnum):
@@ -145,7 +161,8 @@ class Pricing(enum.StrEnum):
     NONE = "none"
 
 
-StageField = Annotated[Stage, BeforeValidator(_enum_text)]
+_STAGES = tuple(s.value for s in Stage)
+StageField = Annotated[Stage, BeforeValidator(_stage)]
 
 
 class _Model(BaseModel):
@@ -168,7 +185,7 @@ class Team(_Model):
 class Round(_Model):
     stage: StageField | None = Field(None, description="the stage of the last round")
     amount: Money | None = Field(None, description="the amount of the last round", json_schema_extra=MILLIONS)
-    date: dt.date | None = Field(None, description="the date of the last round")
+    date: Date | None = Field(None, description="the date of the last round")
     lead: Line | None = Field(None, description="the lead investor of the last round")
 
 
@@ -232,11 +249,13 @@ class Profile(_Model):
 
     name: Line = Field(min_length=1, max_length=300, description="the company name")
     website: Line | None = Field(None, max_length=2000, description="the company website")
-    as_of: dt.date | None = Field(None, description="the date the facts in this profile were true")
+    as_of: Date | None = Field(None, description="the date the facts in this profile were true")
     founded: int | dt.date | None = Field(
         None, description="the year the company was founded", json_schema_extra={"low": 1800, "high": 2200}
     )
-    hq_country: Line | None = Field(None, description="the headquarters country (ISO 3166 alpha-2)")
+    hq_country: Line | None = Field(
+        None, description="the headquarters country (ISO 3166 alpha-2; alpha-3 and English names are read as it)"
+    )
     sector: Line | None = Field(None, description="the sector")
     stage: StageField | None = Field(None, description="the funding stage")
     team: Team = Field(default_factory=Team, description="the team")
@@ -271,11 +290,7 @@ class Profile(_Model):
     @field_validator("hq_country")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not re.fullmatch(r"[A-Za-z]{2}", value):
-            raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code such as 'US' or 'DE'")
-        return value.upper()
+        return None if value is None else country_code(value)
 
     @field_validator("website")
     @classmethod
@@ -289,6 +304,8 @@ class Profile(_Model):
     def _founded(cls, value: Any) -> Any:
         if isinstance(value, str) and re.fullmatch(r"\d{4}", value.strip()):
             return int(value)
+        if isinstance(value, str | dt.date):
+            return parse_date(value)  # a month (2024-07) or a datetime, read as a date is everywhere
         return value
 
     @field_validator("founded")
