@@ -105,7 +105,8 @@ def test_from_db_renders_the_stored_screening_without_rescoring(run, db_url: str
 def test_from_db_errors(run, tmp_path: Path) -> None:
     db = str(tmp_path / "s.db")
     nowhere = run("memo", "--from-db", "Tinyllama Legal", "--db", db)
-    assert nowhere.exit_code == ExitCode.NOT_FOUND and "no screening database here yet" in nowhere.output
+    assert nowhere.exit_code == ExitCode.NOT_FOUND
+    assert nowhere.output == f"error: {db}: no screening database here: screen a company first, or check --db\n"
     assert not Path(db).exists()
     assert run(TINY, "--db", db, "--no-memo").exit_code == 0
     missing = run("memo", "--from-db", "Nobody Inc", "--db", db)

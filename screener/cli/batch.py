@@ -262,6 +262,9 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> N
 def history_command(company: str, db: str | None, config: Path | None, output_format: str) -> None:
     """Every stored screening of COMPANY (name, website or key), newest first.
 
+    A part of a name or key will do when it names one company only. A company never screened
+    is exit code 8, with the closest stored name, website or key.
+
     \b
     Examples:
       screen history "Tinyllama Legal"
@@ -270,15 +273,15 @@ def history_command(company: str, db: str | None, config: Path | None, output_fo
     from screener import store
     from screener.config import load_settings
 
-    engine = store.connect(db or load_settings(config).defaults.database)
+    engine = store.open_existing(db or load_settings(config).defaults.database)
     try:
-        rows = _rows(store.history(engine, company))
+        found = store.company_history(engine, company)
     finally:
         engine.dispose()
-    if not rows and output_format == "table":
-        click.echo(f"no screenings of {company!r}", err=True)
-        return
-    _print_rows(rows, output_format, f"Screenings of {company}")
+    name = found.rows[0].company_name
+    if found.partial:
+        click.echo(f"note: {company!r} matched {name} ({found.rows[0].company_key})", err=True)
+    _print_rows(_rows(found.rows), output_format, f"Screenings of {name}")
 
 
 @click.command("list")
@@ -307,7 +310,7 @@ def list_command(
     from screener import store
     from screener.config import load_settings
 
-    engine = store.connect(db or load_settings(config).defaults.database)
+    engine = store.open_existing(db or load_settings(config).defaults.database)
     try:
         rows = _rows(store.summaries(engine, verdict=verdict, since=since, top=top))
     finally:

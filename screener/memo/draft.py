@@ -160,18 +160,12 @@ def _stored(
 ) -> tuple[ScreeningResult, Profile, PackSchema]:
     from screener import store
 
-    engine = store.connect_existing(database or None)
-    if engine is None:
-        where = store.normalise_url(database or store.default_url())
-        raise NotFoundError("no screening database here yet (screen a company first)", Location(where))
+    engine = store.open_existing(database or None)
     where = store.safe_url(str(engine.url))
     try:
-        rows = [r for r in store.history(engine, company) if pack is None or r.pack_name == pack]
+        rows = store.company_history(engine, company, pack).rows
     finally:
         engine.dispose()
-    if not rows:
-        under = f" under pack {pack!r}" if pack else ""
-        raise NotFoundError(f"no stored screening of {company!r}{under} (see 'screen list')", Location(where))
     keys = sorted({r.company_key for r in rows})
     if len(keys) > 1:
         raise NotFoundError(

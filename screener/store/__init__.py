@@ -9,7 +9,8 @@ saved entirely or not at all.
 
 This package's API, used as ``store.connect(...)``, ``store.save(...)``: the modules own
 :mod:`~screener.store.tables`, :mod:`~screener.store.database` (URLs, engines, migrations),
-:mod:`~screener.store.writing` and :mod:`~screener.store.reading`; :mod:`~screener.store.packing`
+:mod:`~screener.store.writing`, :mod:`~screener.store.reading` and :mod:`~screener.store.finding` (what a
+read command asks for, never creating anything); :mod:`~screener.store.packing`
 and :mod:`~screener.store.stored` encode what is stored.
 """
 
@@ -28,6 +29,7 @@ from screener.store.database import (
     normalise_url,
     safe_url,
 )
+from screener.store.finding import Found, company_history, open_existing
 from screener.store.reading import history, latest, peers, summaries
 from screener.store.tables import PackRulesRow, Screening, ScreeningRead, ScreeningSummary
 from screener.store.writing import Encoded, save, save_encoded
@@ -38,11 +40,13 @@ __all__ = [
     "SQLITE_PAGE_SIZE",
     "WAL_LIMIT",
     "Encoded",
+    "Found",
     "PackRulesRow",
     "Screening",
     "ScreeningRead",
     "ScreeningSummary",
     "checkpointing",
+    "company_history",
     "connect",
     "connect_existing",
     "default_url",
@@ -50,6 +54,7 @@ __all__ = [
     "latest",
     "migrate",
     "normalise_url",
+    "open_existing",
     "peers",
     "safe_url",
     "save",
