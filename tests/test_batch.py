@@ -602,7 +602,10 @@ def test_progress_reports_an_estimated_total_for_the_eta(tmp_path):
 
 
 def test_list_of_an_empty_database_as_csv_is_the_header_alone(tmp_path):
+    from screener import store
+
     db_url = f"sqlite:///{tmp_path / 'empty.db'}"
+    store.connect(db_url).dispose()  # a database with no screenings yet (list does not create one)
     result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "csv"])
     assert result.exit_code == 0
     assert result.stdout == "company,key,pack,screened_on,score,verdict,coverage,knockouts,warnings,updated_at\n"

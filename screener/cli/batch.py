@@ -241,8 +241,9 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> N
         writer.writeheader()
         writer.writerows(rows)
     else:
-        from rich.console import Console
         from rich.table import Table
+
+        from screener.cli.report import console
 
         table = Table(title=title)
         names = ("company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts", "warnings")
@@ -250,7 +251,7 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> N
             table.add_column(name, justify="right" if name in {"score", "coverage"} else "left")
         for row in rows:
             table.add_row(*(str(row[name]) for name in names))
-        Console().print(table)
+        console().print(table)
 
 
 @click.command("history")

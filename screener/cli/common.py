@@ -2,6 +2,16 @@
 
 Kept apart from :mod:`screener.cli.main` so that command modules (``batch``, ``rules``) can
 use them while ``cli`` registers those commands, without an import cycle. Imports only click.
+
+**Errors as JSON.** With ``--format json`` every outcome is JSON on standard output, errors
+included (the same problems are also printed as text on stderr), with the same exit codes::
+
+    {"error": {"exit_code": 3, "kind": "invalid-input",
+               "problems": [{"level": "error", "file": "x.yaml", "line": 2, "column": 1,
+                             "field": "stage", "message": "..."}]}}
+
+``kind`` is the exit code's name (:class:`~screener.errors.ExitCode`); ``file``, ``line``,
+``column`` and ``field`` are null when a problem has none.
 """
 
 from __future__ import annotations
@@ -9,19 +19,49 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from screener.errors import ScreenerError
+from screener.errors import ExitCode, Problem, ScreenerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def problem_data(problem: Problem) -> dict[str, Any]:
+    """One problem as the JSON error document gives it."""
+    where = problem.location
+    return {
+        "level": problem.level,
+        "file": where.file if where else None,
+        "line": (where.line or None) if where else None,
+        "column": (where.column or None) if where else None,
+        "field": problem.subject or None,
+        "message": problem.message,
+    }
+
+
+def error_document(exit_code: int, problems: Sequence[Problem]) -> str:
+    """The JSON printed on standard output for an error when ``--format json`` was asked for."""
+    import json
+
+    kind = ExitCode(exit_code).name.lower().replace("_", "-") if exit_code in set(ExitCode) else "error"
+    body = {"exit_code": exit_code, "kind": kind, "problems": [problem_data(p) for p in problems]}
+    return json.dumps({"error": body}, indent=2, ensure_ascii=False)
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether a command line asks for ``--format json`` (read before click parses it, for usage errors)."""
+    return any(
+        arg == "--format=json" or (arg == "--format" and index + 1 < len(args) and args[index + 1] == "json")
+        for index, arg in enumerate(args)
+    )
+
+
 def reports_errors(func: F) -> F:
-    """Turn known errors into messages on stderr and the documented exit code."""
+    """Turn known errors into messages on stderr (and JSON on stdout for ``--format json``) and the exit code."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -31,6 +71,8 @@ def reports_errors(func: F) -> F:
             for problem in exc.problems:
                 prefix = "warning" if problem.level == "warning" else "error"
                 click.echo(f"{prefix}: {problem}", err=True)
+            if kwargs.get("output_format") == "json":
+                click.echo(error_document(int(exc.exit_code), exc.problems))
             sys.exit(int(exc.exit_code))
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -25,23 +25,23 @@ from screener.cli.common import (
     strict_option,
     templates_option,
 )
+from screener.cli.group import ScreenGroup, print_version
 from screener.cli.memo import memo_command, templates_group
 from screener.cli.rules import backtest_command, diff_command, explain_command, rules_group
 
 
-class _DefaultGroup(click.Group):
-    """A group whose first argument, when it is not a command, is a profile for ``score``."""
-
-    default_command = "score"
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in {"--help", "-h", "--version"}:
-            args.insert(0, self.default_command)
-        return super().parse_args(ctx, args)
-
-
-@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="screener", prog_name="screen")
+@click.group(
+    "screen", cls=ScreenGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=print_version,
+    help="Show the version, the default rule pack and the engine, and exit.",
+)
 def main() -> None:
     """Screen startups against an investment thesis written as rules.
 

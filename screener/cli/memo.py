@@ -34,7 +34,9 @@ from screener.cli.common import (
     "--format", "memo_format", type=click.Choice(["md", "html"]), help="Memo format (default: md, or the file's own)."
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path, file_okay=False), help="Folder to write memos to (default: ./memos)."
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write memos to (default: ./memos); - prints the memo on standard output instead.",
 )
 @click.option("--force", is_flag=True, help="Replace memos edited since they were generated.")
 @templates_option
@@ -67,13 +69,15 @@ def memo_command(
     Templates: memo (investment committee), summary (one page), pass-note (to the founders), in
     Markdown or HTML. Comparables come from the screening database when it holds earlier
     screenings with the same pack; drafting never writes to the database. A memo edited since it
-    was generated is not overwritten without --force.
+    was generated is not overwritten without --force. With --out - the memo is printed (Markdown
+    memos one after another; one HTML page) and the line about each memo goes to stderr.
 
     \b
     Examples:
       screen memo fixtures/tinyllama-legal.yaml --format html
       screen memo fixtures/titanforge-ai.yaml --template pass-note --out notes
       screen memo --from-db "Tinyllama Legal" --template summary
+      cat fixtures/tinyllama-legal.yaml | screen memo - --out - --no-db > tinyllama.md
     """
     from screener.config import load_settings
     from screener.memo import draft
@@ -83,8 +87,11 @@ def memo_command(
     if pack and not company:
         raise click.UsageError("--pack goes with --from-db")
     settings = load_settings(config, fx)
+    to_stdout = out == draft.STDOUT
+    if to_stdout and len(profiles) > 1 and (memo_format == "html" or template.endswith(".html.j2")):
+        raise click.UsageError("--out - prints one HTML page: give one profile, or write the memos to a folder")
     request = draft.DraftRequest(
-        out=out or Path(settings.defaults.memos or "memos"),
+        out=None if to_stdout else (out or Path(settings.defaults.memos or "memos")),
         template=template,
         output_format=memo_format,
         templates=templates or configured_templates(settings.defaults.templates),
@@ -101,16 +108,20 @@ def memo_command(
         drafts = [draft.from_database(request, company, pack)]
     else:
         drafts = draft.from_profiles(request, list(profiles))
-    for made in drafts:
+    for number, made in enumerate(drafts):
         for warning in made.warnings:
             click.echo(f"warning: {warning}", err=True)
         result = made.result
+        if to_stdout:
+            click.echo(("\n" if number else "") + made.text, nl=not made.text.endswith("\n"))
         if made.path.name.endswith((".pass-note.md", ".pass-note.html")) and result.verdict.value != "pass":
             click.echo(
                 f"note: {result.company.name} is {result.verdict.value}, not pass; check the pass note", err=True
             )
         compared = f"; {made.comparables} comparable(s)" if made.comparables is not None else ""
-        click.echo(f"{made.path}  {result.company.name}: {result.verdict.value}, {result.score:.1f}/100{compared}")
+        where = "(standard output)" if to_stdout else str(made.path)
+        line = f"{where}  {result.company.name}: {result.verdict.value}, {result.score:.1f}/100{compared}"
+        click.echo(line, err=to_stdout)
 
 
 @click.group("templates")
@@ -151,11 +162,12 @@ def templates_list_command(templates: Path | None, config: Path | None, output_f
         ]  # fmt: skip
         click.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from screener.cli.report import console
 
     table = Table("template", "format", "what it is for", "from", box=None, pad_edge=False)
     for t in found:
         source = f"{t.source} (overrides packaged)" if t.overrides else t.source
         table.add_row(t.name, t.format, t.title, f"{source}: {t.path}")
-    Console().print(table)
+    console().print(table)

@@ -23,7 +23,13 @@ VERDICT_STYLE = {Verdict.STRONG_FIT: "bold green", Verdict.REVIEW: "bold yellow"
 def console() -> Console:
     from rich.console import Console
 
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit with 1, the internal-error code; the CLI's edge stops quietly instead.
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console(file=sys.stdout, highlight=False, soft_wrap=False)
 
 
 def print_json(results: Sequence[ScreeningResult]) -> None:

@@ -31,7 +31,7 @@ from screener.screening.result import ScreeningResult, Verdict
 
 @dataclass
 class DraftRequest:
-    out: Path  #: the memo folder
+    out: Path | None  #: the memo folder; None: standard output (nothing is written to files)
     template: str = "memo"
     output_format: str | None = None  #: md or html; None: the template file's own, else md
     templates: Path | None = None
@@ -41,6 +41,10 @@ class DraftRequest:
     database: str | None = ""  #: None: no database (no comparables); "": the default one, if it exists
     force: bool = False
     strict: bool = False  #: plausibility warnings of the profiles are errors: nothing is drafted
+
+
+#: The path of a memo that goes to standard output (``--out -``).
+STDOUT = Path("-")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class Prepared:
 def prepare(
     screened: Sequence[tuple[ScreeningResult, Profile]],
     renderer: MemoRenderer,
-    folder: Path,
+    folder: Path | None,
     *,
     database: str | None,
     description: str | None,
@@ -68,6 +72,7 @@ def prepare(
 
     Raises before anything is written if a template fails, a memo would replace a file the
     user edited, or a pass note would decline a strong fit (unless ``force``, for both).
+    ``folder`` None: the memos go to standard output, each :data:`STDOUT` as its path.
     """
     if renderer.declines and not force:
         refuse_pass_notes([result for result, _ in screened])
@@ -80,8 +85,11 @@ def prepare(
         context = MemoContext.build(result, profile, derived, comparables=found, description=description, schema=schema)
         texts.append(renderer.render(context))
         counts.append(None if found is None else len(found))
-    paths = files.plan(folder, [(r.company.name, r.company.key) for r, _ in screened], renderer.suffix)
-    files.refuse_edited(paths, force=force)
+    if folder is None:  # no file to name or to protect
+        paths = [STDOUT] * len(texts)
+    else:
+        paths = files.plan(folder, [(r.company.name, r.company.key) for r, _ in screened], renderer.suffix)
+        files.refuse_edited(paths, force=force)
     return [
         Prepared(path, text, result, count)
         for path, text, (result, _), count in zip(paths, texts, screened, counts, strict=True)
@@ -105,9 +113,10 @@ def refuse_pass_notes(results: Sequence[ScreeningResult]) -> None:
 
 
 def commit(prepared: Sequence[Prepared]) -> None:
-    """Write prepared memos, each atomically and stamped."""
+    """Write prepared memos, each atomically and stamped (those for standard output are the caller's to print)."""
     for memo in prepared:
-        files.write(memo.path, memo.text, memo.result.company.key)
+        if memo.path != STDOUT:
+            files.write(memo.path, memo.text, memo.result.company.key)
 
 
 def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Prepared]:

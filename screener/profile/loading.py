@@ -13,7 +13,7 @@ from pathlib import Path
 from screener.errors import Location, Problem, ProfileError, ScreenerError
 from screener.profile import plausibility
 from screener.profile.model import Profile, company_key, validate_profile
-from screener.profile.sources import load_document
+from screener.profile.stdin import NAME, is_stdin, load_source
 
 
 def load_profiles(paths: list[Path], rates: Mapping[str, float], model: type[Profile] | None = None) -> list[Profile]:
@@ -35,12 +35,14 @@ def load_checked(
     """Load every profile (against ``model``) with its plausibility warnings as of ``on`` (none when None), located.
 
     Raises one error listing the problems of all invalid profiles; with ``strict``, the warnings
-    of all profiles are errors too.
+    of all profiles are errors too. ``-`` is standard input, which can be read once.
     """
     loaded, problems = [], []
+    if sum(is_stdin(p) for p in paths) > 1:
+        raise ProfileError("standard input can be read once; give '-' once", Location(NAME))
     for path in paths:
         try:
-            doc = load_document(path)
+            doc = load_source(path)
             profile = validate_profile(doc, rates, model)
         except ScreenerError as exc:
             problems.extend(exc.problems)

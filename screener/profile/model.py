@@ -40,7 +40,8 @@ from screener.errors import ProfileError, did_you_mean
 from screener.profile import registry
 from screener.profile.checks import CHECKS
 from screener.profile.parsing import country_code, parse_date, stage_hint
-from screener.profile.sources import Document, load_document, problem_at
+from screener.profile.sources import Document, problem_at
+from screener.profile.stdin import load_source
 from screener.profile.units import MAX_MONEY, UnitError, parse_fraction, parse_money
 from screener.profile.validation import located_problems
 
@@ -404,8 +405,11 @@ def validate_profile(
 def load_profile(
     path: str | Path, rates: Mapping[str, float] | None = None, model: type[Profile] | None = None
 ) -> Profile:
-    """Read and validate one YAML or JSON profile file (against ``model``, default the built-in one)."""
-    return validate_profile(load_document(Path(path)), rates, model)
+    """Read and validate one YAML or JSON profile file (against ``model``, default the built-in one).
+
+    ``-`` is standard input (:mod:`screener.profile.stdin`).
+    """
+    return validate_profile(load_source(path), rates, model)
 
 
 def company_key(name: str, website: str | None) -> str:

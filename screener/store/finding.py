@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, or_, select
-from sqlmodel import col
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlmodel import col
 
 from screener.errors import Location, NotFoundError, did_you_mean
 from screener.store.database import connect_existing, default_url, normalise_url, safe_url

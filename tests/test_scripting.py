@@ -1,0 +1,184 @@
+"""The command line in pipelines: standard input and output, unknown commands, --version, JSON errors, pipes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from screener.cli import main
+from screener.errors import ExitCode
+from tests.conftest import FIXTURES
+
+TINY = FIXTURES / "tinyllama-legal.yaml"
+SCREEN = str(Path(sys.executable).parent / "screen")
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SCREENER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+    def _run(*args: str, input: str | None = None):
+        return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return _run
+
+
+def test_a_yaml_profile_from_standard_input_screens_as_the_file_does(run) -> None:
+    args = ("--format", "json", "--no-db", "--no-memo", "--on", "2026-11-27")
+    from_file = run(str(TINY), *args)
+    from_stdin = run("-", *args, input=TINY.read_text())
+    assert from_stdin.exit_code == 0, from_stdin.output
+    assert from_stdin.stdout == from_file.stdout
+
+
+def test_a_json_profile_from_standard_input_is_told_from_yaml(run) -> None:
+    result = run("-", "--no-db", "--no-memo", input='{"name": "Piped AI", "team": {"size": 4}}')
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Piped AI  ")
+    bad = run("-", "--no-db", "--no-memo", input='{"name": "Piped AI", "stage": "Series D"}')
+    assert bad.exit_code == ExitCode.INVALID_INPUT
+    assert bad.stderr == (
+        "error: <stdin>:1:22: stage: 'Series D' is not one of: 'pre-seed', 'seed', 'series-a', 'series-b', "
+        "'series-c' or 'growth'; did you mean 'growth' (every round after series-c)?\n"
+    )
+    syntax = run("-", "--no-db", "--no-memo", input='{"name": "Piped AI",}')
+    assert syntax.stderr == "error: <stdin>:1:21: invalid JSON: Expecting property name enclosed in double quotes\n"
+
+
+def test_standard_input_is_read_once(run) -> None:
+    result = run("-", "-", "--no-db", "--no-memo", input="name: X\n")
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert result.stderr == "error: <stdin>: standard input can be read once; give '-' once\n"
+
+
+def test_explain_reads_standard_input_too(run) -> None:
+    result = run("explain", "-", "--rule", "team-lean", "--format", "json", input="name: X\nteam: {size: 8}\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["company"] == "X"
+
+
+def test_a_memo_goes_to_standard_output_and_nothing_is_written(run, tmp_path: Path) -> None:
+    result = run("memo", "-", "--out", "-", "--no-db", "--on", "2026-11-27", input=TINY.read_text())
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# Tinyllama Legal: investment committee memo (draft)\n")
+    assert "screener-memo sha256" not in result.stdout  # the stamp protects files Screener wrote, not a stream
+    assert result.stderr == "(standard output)  Tinyllama Legal: strong-fit, 92.2/100\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    two = run("memo", str(TINY), str(FIXTURES / "titanforge-ai.yaml"), "--out", "-", "--no-db", "--template", "summary")
+    assert [line for line in two.stdout.splitlines() if line.startswith("# ")] == [
+        "# Tinyllama Legal: screening summary",
+        "# Titanforge AI: screening summary",
+    ]
+    html = run("memo", str(TINY), str(FIXTURES / "titanforge-ai.yaml"), "--out", "-", "--no-db", "--format", "html")
+    assert html.exit_code == ExitCode.USAGE
+    assert "--out - prints one HTML page: give one profile, or write the memos to a folder" in html.stderr
+
+
+def test_a_mistyped_command_is_not_taken_for_a_profile(run) -> None:
+    result = run("histroy", "Tinyllama Legal")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.endswith("Error: no such command 'histroy'; did you mean 'history'?\n")
+    unknown = run("frobnicate")
+    assert unknown.exit_code == ExitCode.USAGE
+    assert unknown.stderr.endswith(
+        "Error: no such command 'frobnicate' (nor a profile file of that name); the commands are backtest, batch, "
+        "diff, explain, history, list, memo, rules, score, templates\n"
+    )
+
+
+def test_a_profile_still_needs_no_command(run, tmp_path: Path) -> None:
+    (tmp_path / "acme").write_text("name: Acme\n")  # an existing file without a suffix is a profile too
+    for first in (str(TINY), "acme"):
+        result = run(first, "--no-db", "--no-memo")
+        assert result.exit_code in {ExitCode.OK, ExitCode.INVALID_INPUT}, result.output
+        assert "no such command" not in result.output
+    assert run("--on", "2026-11-27", str(TINY), "--no-db", "--no-memo").exit_code == 0
+
+
+def test_minus_v_is_not_the_usage_of_score(run) -> None:
+    result = run("-v")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == (
+        "Usage: screen [OPTIONS] COMMAND [ARGS]...\nTry 'screen --help' for help.\n\n"
+        "Error: no such option '-v'; did you mean '--version'?\n"
+    )
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_names_the_pack_and_the_engine(run, flag: str) -> None:
+    from importlib.metadata import version
+
+    from screener.rules.rulebook import load_rulebook
+
+    pack = load_rulebook(None)
+    result = run(flag)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"screen {version('screener')}"
+    assert lines[1] == f"pack {pack.name} {pack.version} ({pack.hash[:12]}), the default: {pack.path}"
+    assert lines[2] == "engine durable-rules 2.0.28"
+    assert lines[3].startswith("python 3.")
+
+
+def test_json_errors_are_json_on_standard_output(run, write) -> None:
+    bad = write("bad.yaml", "name: Bad\nstage: Series D\nteam: {sise: 3}\n")
+    result = run(str(bad), "--format", "json", "--no-db", "--no-memo")
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert json.loads(result.stdout) == {
+        "error": {
+            "exit_code": 3,
+            "kind": "invalid-input",
+            "problems": [
+                {"level": "error", "file": str(bad), "line": 2, "column": 1, "field": "stage",
+                 "message": "'Series D' is not one of: 'pre-seed', 'seed', 'series-a', 'series-b', 'series-c' or "
+                 "'growth'; did you mean 'growth' (every round after series-c)?"},
+                {"level": "error", "file": str(bad), "line": 3, "column": 8, "field": "team.sise",
+                 "message": "unknown field 'sise'; did you mean 'size'?"},
+            ],
+        }
+    }  # fmt: skip
+    assert result.stderr.count("error: ") == 2  # and as text, for people and logs
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "kind", "field"),
+    [
+        (("list", "--since", "yesterday"), ExitCode.USAGE, "usage", "--since"),
+        (("list", "--db", "nowhere.db"), ExitCode.NOT_FOUND, "not-found", None),
+        (("batch", "x.jsonl", "--out", "ranked.xlsx"), ExitCode.CONFIG_ERROR, "config-error", None),
+        (("explain", "missing.yaml"), ExitCode.INVALID_INPUT, "invalid-input", None),
+        (("score", "--format", "json"), ExitCode.USAGE, "usage", "PROFILES"),
+    ],
+    ids=["usage", "not-found", "config", "input", "missing-argument"],
+)
+def test_every_error_is_json_with_format_json(run, args, code, kind, field) -> None:
+    result = run(*args, "--format", "json") if "--format" not in args else run(*args)
+    assert result.exit_code == code, result.output
+    error = json.loads(result.stdout)["error"]
+    assert (error["exit_code"], error["kind"]) == (code, kind)
+    assert error["problems"] and error["problems"][0]["field"] == field
+    assert set(error["problems"][0]) == {"level", "file", "line", "column", "field", "message"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (str(TINY), "--no-db", "--no-memo"),
+        ("explain", str(TINY), "--format", "json"),
+        ("templates", "list"),
+    ],
+    ids=["table", "json", "templates"],
+)
+def test_a_closed_pipe_ends_quietly_with_141(args, tmp_path: Path) -> None:
+    process = subprocess.Popen([SCREEN, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line, as 'head -0' would be
+    errors = process.stderr.read().decode()
+    assert (process.wait(timeout=120), errors) == (141, "")
