@@ -10,8 +10,9 @@ from screener.analysis.backtest.report import warned_line
 from screener.analysis.diff import PackDiff
 from screener.analysis.explain import Explanation, RuleExplanation
 from screener.analysis.ruletests import RunReport
-from screener.cli.report import VERDICT_STYLE, console
+from screener.cli.report import VERDICT_STYLE, console, print_table
 from screener.screening.result import Outcome, Verdict
+from screener.texts import format_percent
 
 OUTCOME_STYLE = {
     Outcome.MATCHED: "[green]matched[/]",
@@ -57,7 +58,7 @@ def print_explanation(explanation: Explanation) -> None:
                 holds[check.held],
                 escape(check.margin or ""),
             )
-    out.print(table)
+    print_table(out, table, "rule", "outcome", "points", "holds")
     for rule in explanation.rules:
         if not rule.agrees:
             out.print(f"[bold red]engine disagreement:[/] {rule.id}: the engine said {rule.outcome.value}")
@@ -105,7 +106,7 @@ def print_diff(diff: PackDiff) -> None:
                 f"{c.old_score:.1f} → {c.new_score:.1f}",
                 escape("\n".join(r.describe() for r in c.rules) or "(pack settings)"),
             )
-        out.print(table)
+        print_table(out, table, "company", "old", "new", "change", "score")
     else:
         out.print("No verdict changes.")
     if diff.biggest_moves:
@@ -120,7 +121,7 @@ def print_diff(diff: PackDiff) -> None:
                 f"{c.old_score:.1f} → {c.new_score:.1f}",
                 escape("\n".join(r.describe() for r in c.rules)),
             )
-        out.print(table)
+        print_table(out, table, "company", "old", "new", "change", "score")
     else:
         out.print("No score changes.")
 
@@ -217,7 +218,7 @@ def print_backtest(report: BacktestReport) -> None:
             show_share(rule.coverage), show_share(rule.hit_rate), str(rule.fired), show_interval(rule.precision_when_fired),
             show_lift(rule.lift),
         )  # fmt: skip
-    out.print(rules)
+    print_table(out, rules, "rule")
 
 
 def print_rule_tests(report: RunReport) -> None:
@@ -231,6 +232,8 @@ def print_rule_tests(report: RunReport) -> None:
     passed = len(report.results) - len(report.failed)
     click.echo(f"{report.pack.name} {report.pack.version}: {passed} passed, {len(report.failed)} failed")
     exercised = len(report.pack.rules) - len(report.uncovered)
-    click.echo(f"rule coverage: {exercised}/{len(report.pack.rules)} rules exercised ({report.coverage:.0%})")
+    click.echo(
+        f"rule coverage: {exercised}/{len(report.pack.rules)} rules exercised ({format_percent(report.coverage)})"
+    )
     if report.uncovered:
         click.echo(f"not exercised by any test: {', '.join(report.uncovered)}")

@@ -67,6 +67,14 @@ _VERDICTS = ("strong-fit", "review", "pass")
     show_default=True,
     help="Records per chunk and transaction.",
 )
+@click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="When stderr is not a terminal (cron, CI): seconds between progress lines (0: at every chunk).",
+)
 @click.option("--memos", type=click.Path(path_type=Path, file_okay=False), help="Write memos to this folder.")
 @click.option(
     "--memo-verdict",
@@ -98,6 +106,7 @@ def batch_command(
     duplicates: str,
     workers: int,
     chunk_size: int,
+    progress_every: float,
     memos: Path | None,
     memo_verdict: str,
     templates: Path | None,
@@ -152,7 +161,15 @@ def batch_command(
         force=force,
         strict=settings.strict(strict),
     )
-    summary = _with_progress(request) if sys.stderr.isatty() else run_batch(request)
+    if sys.stderr.isatty():
+        summary = _with_progress(request)
+    else:
+        from screener.cli.progress import ProgressLines
+
+        lines = ProgressLines(lambda text: click.echo(text, err=True), every=progress_every)
+        request.progress = lines
+        summary = run_batch(request)
+        lines.finish()
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output_format == "json":
@@ -241,17 +258,20 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> N
         writer.writeheader()
         writer.writerows(rows)
     else:
+        from rich.markup import escape
         from rich.table import Table
 
-        from screener.cli.report import console
+        from screener.cli.report import console, print_table
+        from screener.texts import format_percent
 
         table = Table(title=title)
         names = ("company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts", "warnings")
         for name in names:
             table.add_column(name, justify="right" if name in {"score", "coverage"} else "left")
         for row in rows:
-            table.add_row(*(str(row[name]) for name in names))
-        console().print(table)
+            shown = {**row, "coverage": format_percent(row["coverage"])}  # as every other report shows it
+            table.add_row(*(escape(str(shown[name])) for name in names))
+        print_table(console(), table, "company", "key", "pack", "screened_on", "score", "verdict", "coverage")
 
 
 @click.command("history")

@@ -164,10 +164,10 @@ def templates_list_command(templates: Path | None, config: Path | None, output_f
         return
     from rich.table import Table
 
-    from screener.cli.report import console
+    from screener.cli.report import console, print_table
 
     table = Table("template", "format", "what it is for", "from", box=None, pad_edge=False)
     for t in found:
         source = f"{t.source} (overrides packaged)" if t.overrides else t.source
         table.add_row(t.name, t.format, t.title, f"{source}: {t.path}")
-    console().print(table)
+    print_table(console(), table, "template", "format")

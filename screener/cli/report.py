@@ -11,16 +11,26 @@ import click
 
 from screener.errors import Problem
 from screener.screening.result import Outcome, ScreeningResult, Verdict
+from screener.texts import format_percent
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from screener.jobs.screen import ScreenOutcome
 
 VERDICT_STYLE = {Verdict.STRONG_FIT: "bold green", Verdict.REVIEW: "bold yellow", Verdict.PASS: "bold red"}
 
 
+#: How wide output may grow when standard output is not a terminal (a pipe, a file): as wide as
+#: its cells need, so that nothing is cut to a guessed 80 columns. $COLUMNS still wins.
+PIPED_WIDTH = 10_000
+
+
 def console() -> Console:
+    """The console of standard output: the terminal's width, or when piped, as wide as the content."""
+    import os
+
     from rich.console import Console
 
     class _Console(Console):
@@ -29,7 +39,62 @@ def console() -> Console:
             self.quiet = True
             raise BrokenPipeError
 
-    return _Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
+    return _Console(file=sys.stdout, highlight=False, soft_wrap=False, width=PIPED_WIDTH if piped else None)
+
+
+def keep_whole(table: Table, *headers: str) -> Table:
+    """Never cut or wrap the cells of these columns (names, keys, verdicts, rule ids): the others give way.
+
+    On a terminal too narrow for the table, the free-text columns wrap at whole words instead.
+    """
+    from rich.text import Text
+
+    for column in table.columns:
+        if str(column.header) in headers:
+            column.no_wrap = True
+            widths = [Text.from_markup(c).cell_len if isinstance(c, str) else 0 for c in column.cells]
+            column.min_width = max([len(str(column.header)), *widths])
+    return table
+
+
+def print_table(out: Console, table: Table, *whole: str) -> None:
+    """Print ``table`` with the ``whole`` columns' cells never cut (:func:`keep_whole`).
+
+    Where even that cannot fit (a narrow terminal), each row is printed as ``column: value``
+    lines instead, a blank line between rows: nothing is cut either way.
+    """
+    keep_whole(table, *whole)
+    if _narrowest(table) <= out.width:
+        out.print(table)
+        return
+    if table.title:
+        out.print(table.title)
+    headers = [str(c.header) for c in table.columns]
+    for row in zip(*(list(c.cells) for c in table.columns), strict=True):
+        for header, cell in zip(headers, row, strict=True):
+            out.print(f"{header}: ", end="")
+            out.print(cell)
+        out.print()
+
+
+def _narrowest(table: Table) -> int:
+    """The fewest terminal columns ``table`` fits in: whole columns whole, the others one word wide."""
+    from rich.text import Text
+
+    width = len(table.columns) + 1  # the vertical borders
+    for column in table.columns:
+        words = [len(w) for c in column.cells if isinstance(c, str) for w in Text.from_markup(c).plain.split()]
+        width += max([column.min_width or 0, *words, *(len(w) for w in str(column.header).split())]) + 2
+    return width
+
+
+def separator(out: Console) -> None:
+    """A line between two results: the terminal's width, or a fixed one when piped."""
+    if out.width >= PIPED_WIDTH:
+        out.print("─" * 80)
+    else:
+        out.rule()
 
 
 def print_json(results: Sequence[ScreeningResult]) -> None:
@@ -50,7 +115,7 @@ def print_screenings(outcome: ScreenOutcome) -> None:
     out = console()
     for index, result in enumerate(outcome.results):
         if index:
-            out.rule()
+            separator(out)
         print_result(out, result, outcome.warnings[index] if index < len(outcome.warnings) else None)
     for path in outcome.memos:
         out.print(f"memo: {path}")
@@ -65,7 +130,7 @@ def print_result(out: Console, result: ScreeningResult, located: Sequence[Proble
 
     verdict = f"[{VERDICT_STYLE[result.verdict]}]{result.verdict.value.upper()}[/]"
     out.print(
-        f"[bold]{result.company.name}[/]  {verdict}  score {result.score:.1f}/100  coverage {result.coverage:.0%}"
+        f"[bold]{result.company.name}[/]  {verdict}  score {result.score:.1f}/100  coverage {format_percent(result.coverage)}"
     )
     out.print(
         f"pack {result.pack.name} {result.pack.version} ({result.pack.hash[:12]}), screened on {result.screened_on}"
@@ -97,7 +162,7 @@ def print_result(out: Console, result: ScreeningResult, located: Sequence[Proble
         categories.add_row(
             c.category, f"{c.points:+d}", f"{c.worst:+d} … {c.best:+d}", str(c.matched), f"{c.evaluable}/{c.rules}"
         )
-    out.print(categories)
+    print_table(out, categories, *(str(c.header) for c in categories.columns))
 
     fired = Table(title="Rules that matched", title_justify="left")
     fired.add_column("rule")
@@ -106,7 +171,7 @@ def print_result(out: Console, result: ScreeningResult, located: Sequence[Proble
     for r in result.by_outcome(Outcome.MATCHED):
         points = "[bold red]KNOCKOUT[/]" if r.knockout else f"{r.points:+d}"
         fired.add_row(r.id, points, r.rationale or r.title)
-    out.print(fired)
+    print_table(out, fired, "rule", "points")
     if result.questions:
         out.print(f"[bold]Open questions[/] ({len(result.questions)}):")
         for question in result.questions:

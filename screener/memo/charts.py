@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from screener.texts import format_percent
+
 LABEL_WIDTH = 120  #: room left of the bars for category names
 HALF_WIDTH = 170  #: the longest bar, either side of the centre line
 ROW_HEIGHT = 26
@@ -93,7 +95,7 @@ def coverage_gauge(coverage: float, radius: int = 36) -> CoverageGauge:
     level = "full" if share >= 0.9 else "partial" if share >= 0.5 else "thin"
     return CoverageGauge(
         coverage=share,
-        percent=f"{share * 100:.0f}%",
+        percent=format_percent(share),  # coverage reads the same in every output
         radius=radius,
         circumference=round(circumference, 1),
         dash=round(circumference * share, 1),

@@ -17,6 +17,7 @@ from typing import Any
 from screener.rules import conditions
 from screener.rules.rulebook import Rulebook
 from screener.screening.result import Outcome, Verdict
+from screener.texts import format_percent
 
 
 def outcomes(rulebook: Rulebook, fact: Mapping[str, Any], fired: Collection[int]) -> list[tuple[Outcome, list[str]]]:
@@ -116,7 +117,8 @@ def verdict_of(rulebook: Rulebook, score: float, coverage: float, knockouts: lis
         return Verdict.PASS, [f"knocked out by {', '.join(knockouts)}"]
     if coverage < rulebook.spec.min_coverage:
         note = (
-            f"only {coverage:.0%} of the pack's weight could be evaluated (minimum {rulebook.spec.min_coverage:.0%}): "
+            f"only {format_percent(coverage)} of the pack's weight could be evaluated "
+            f"(minimum {format_percent(rulebook.spec.min_coverage)}): "
             "review until the open questions are answered"
         )
         return Verdict.REVIEW, [note]
