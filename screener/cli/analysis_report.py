@@ -215,7 +215,7 @@ def print_backtest(report: BacktestReport) -> None:
     for rule in report.rules:
         rules.add_row(
             f"{rule.id}{' ⚠' if rule.warning else ''}", "knockout" if rule.knockout else f"{rule.points:+d}",
-            show_share(rule.coverage), show_share(rule.hit_rate), str(rule.fired), show_interval(rule.precision_when_fired),
+            format_percent(rule.coverage), show_share(rule.hit_rate), str(rule.fired), show_interval(rule.precision_when_fired),
             show_lift(rule.lift),
         )  # fmt: skip
     print_table(out, rules, "rule")

@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from screener.analysis.backtest.models import BacktestReport, Interval, SweepRow
-from screener.texts import format_percent
 
 
 def show_share(value: float | None, percent: bool = True) -> str:
     if value is None:
         return "n/a"
-    return format_percent(value) if percent else f"{value:.2f}"
+    return f"{value:.0%}" if percent else f"{value:.2f}"
 
 
 def show_interval(i: Interval | None, percent: bool = True) -> str:
