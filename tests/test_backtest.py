@@ -317,3 +317,38 @@ def test_the_bootstrap_is_seeded(write, tmp_path) -> None:
     assert runs[0] == runs[1]
     other = run(str(pack), str(labels), "--format", "json", "--seed", "7", "--on", "2026-11-27").stdout
     assert json.loads(other)["seed"] == 7
+
+
+def test_a_labels_file_nothing_can_be_used_from_is_an_error_not_a_report(write, tmp_path) -> None:
+    pack = write("mini.yaml", PACK)
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(b"\xff\xfe\x00\x01garbage")  # a UTF-16 byte-order mark, then bytes that are not UTF-16
+    result = run(str(pack), str(garbage))
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert result.stderr == (
+        f"error: {garbage}:1: cannot read the header (utf-16): 'utf-16-le' codec can't decode byte 0x65 in "
+        "position 0: truncated data\n"
+    )
+    labels = write("labels.csv", "profile,label\np/none.yaml,1\n")
+    rejects = tmp_path / "r.jsonl"
+    result = run(str(pack), str(labels), "--rejects", str(rejects))
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert result.stderr == (
+        f"error: {labels}: no row of the labels file could be used (1 rejected); every problem is in {rejects}\n"
+    )
+    assert json.loads(rejects.read_text())["errors"][0]["message"] == "file not found"
+
+
+def test_labels_all_alike_are_warned(write, tmp_path) -> None:
+    pack = write("mini.yaml", PACK)
+    write("p/a.yaml", "name: a\nteam: {size: 3}\n")
+    write("p/b.yaml", "name: b\nteam: {size: 30}\n")
+    labels = write("labels.csv", "profile,outcome\np/a.yaml,acquired\np/b.yaml,acquired\n")
+    result = run(str(pack), str(labels), "--label-column", "outcome", "--positive", "acquired", "--format", "json",
+                 "--on", "2026-11-27")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: {labels}: every company is labelled positive, so nothing can be told apart: check "
+        "--label-column, --positive and --negative"
+    ) in result.stderr
+    assert json.loads(result.stdout)["auc"]["value"] is None

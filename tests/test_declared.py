@@ -337,3 +337,65 @@ def test_backtest_reads_declared_fields(write, pack) -> None:
     result = run("backtest", str(pack), str(labels), "--format", "json", "--on", "2026-11-27", "--fx", "EUR=1.1")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["companies"] == 2
+
+
+def test_declared_fields_get_the_unit_aware_checks_of_built_in_ones(write) -> None:
+    path = write(
+        "lint.yaml",
+        """
+        name: lint-declared
+        version: 1.0.0
+        thresholds: {strong_fit: 70, review: 40}
+        fields:
+          signals.churn: {type: fraction}
+          signals.grant: {type: money}
+          funding.rounds: {type: integer, min: 0}
+        derived:
+          arr_to_raised: {ratio: [traction.arr, funding.total_raised]}
+          arr_over_raised: {difference: [traction.arr, funding.total_raised]}
+        rules:
+          - {id: a, title: A, category: c, points: 1, when: signals.churn > 60, rationale: r}
+          - {id: b, title: B, category: c, points: 1, when: signals.grant > 15, rationale: r}
+          - {id: c, title: C, category: c, points: 1, when: funding.rounds < 0, rationale: r}
+          - {id: d, title: D, category: c, points: 1, when: derived.arr_to_raised > 1.5, rationale: r}
+          - {id: e, title: E, category: c, points: 1, when: derived.arr_over_raised > "-$1M", rationale: r}
+          - {id: f, title: F, category: c, points: 1, when: funding.rounds >= 0, rationale: r}
+        """,
+    )
+    result = run("rules", "check", str(path))
+    assert result.exit_code == ExitCode.RULE_ERROR
+    assert result.stdout.splitlines() == [
+        f"error: {path}:12:53: a: signals.churn is a fraction (0.6 is 60%), so 60 means 6000%; did you mean '60%'?",
+        f"error: {path}:13:53: b: signals.grant is money in whole dollars, so 15 means $15; did you mean '$15M'?",
+        f"error: {path}:14:53: c: funding.rounds < 0 can never hold: funding.rounds is never below 0",
+        f"warning: {path}:17:53: f: funding.rounds >= 0 holds for every company whose funding.rounds is known: "
+        "funding.rounds is never below 0",
+        "1 pack(s) checked: 3 error(s), 1 warning(s)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("declaration", "message"),
+    [
+        ("fields: {a.b: 5}", "4:10: fields.a.b: expected a mapping of fields (key: value), not a single value or a list"),
+        ("fields: {a.b: {type: integer, min: [1]}}",
+         "4:31: fields.a.b.min: a bound is one value (a number, an amount such as '$5M', a percentage, a date)"),
+        ('fields: {a.b: {type: fraction, min: "5%", max: "2%"}}', "4:32: fields.a.b.min: min (5%) is above max (2%)"),
+        ("derived: {x: {days: [screened_on, screened_on]}}",
+         "4:15: derived.x.days: days over the screening date alone is the same for every company; name a field"),
+        ("derived: {x: {ratio: traction.arr}}", "4:15: derived.x.ratio: Input should be a valid list"),
+        ("fields: {a.b: {type: money, max: €5M}}",
+         "4:29: fields.a.b.max: amount is in EUR but no exchange rate for EUR is configured (add 'EUR = <USD per "
+         "EUR>' under [fx] in screener.toml, or pass --fx EUR=<rate>)"),
+    ],
+)  # fmt: skip
+def test_a_bad_declaration_of_any_shape_is_one_located_error(write, declaration: str, message: str) -> None:
+    path = write(
+        "p.yaml",
+        "name: p\nversion: 1.0.0\nthresholds: {strong_fit: 70, review: 40}\n"
+        f"{declaration}\nrules:\n"
+        "  - {id: x, title: X, category: c, points: 1, when: present(team.size), rationale: r}\n",
+    )
+    result = run("rules", "check", str(path))
+    assert result.exit_code == ExitCode.RULE_ERROR
+    assert result.stdout.splitlines() == [f"error: {path}:{message}", "1 pack(s) checked: 1 error(s), 0 warning(s)"]

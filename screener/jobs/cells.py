@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -141,6 +141,146 @@ def items(text: str, separator: str | None) -> list[str]:
     """The items of a list cell (missing items dropped)."""
     parts = text.split(separator) if separator else [text]
     return [p.strip() for p in parts if not is_missing(p)]
+
+
+def reader(
+    reading: str,
+    values: Mapping[Any, Any],
+    formats: Sequence[str],
+    range_end: str | None,
+    unit: str | None,
+    split: str | None,
+) -> Callable[[str], Any]:
+    """How a column's cells are read, decided once: its value map first (any case), then by ``reading``
+    (what its field is: money, fraction, integer, number, boolean, date, year, country, list or text)."""
+    mapped = {str(k).strip().lower(): v for k, v in values.items()}
+
+    def one(text: str) -> Any:
+        key = text.strip().lower()
+        if key in mapped:
+            return mapped[key]
+        if range_end and reading in {"integer", "number", "money"}:
+            text = span(text, range_end)
+        if reading == "money":
+            return money(text, unit)
+        if reading == "fraction":
+            return fraction(text, unit)
+        if reading == "integer":
+            return integer(text)
+        if reading == "number":
+            return number(text)
+        if reading == "boolean":
+            return flag(text)
+        if reading == "date":
+            return date(text, formats)
+        if reading == "year":
+            return year(text, formats)
+        if reading == "country":
+            return country(text)
+        return text.strip()
+
+    if reading == "list":
+
+        def many(text: str) -> Any:
+            found = [one(item) for item in items(text, split or ",")]
+            return [v for v in found if v is not None] or None
+
+        return many
+    if split:
+
+        def first(text: str) -> Any:
+            found = items(text, split)
+            return one(found[0]) if found else None
+
+        return first
+    return one
+
+
+class CombineError(CellError):
+    """A cell of one of the columns combined that cannot be read: which column, and its text."""
+
+    def __init__(self, column: str, text: str, message: str):
+        super().__init__(message)
+        self.column, self.text = column, text
+
+
+def combine(
+    pick: str,
+    columns: Sequence[str],
+    value_of: Callable[[str], Any] | None,
+    otherwise: Any,
+    split: str | None,
+    formats: Sequence[str],
+    reading: str,
+    row: Mapping[Any, Any],
+) -> Any:
+    """One field from several columns (see the mapping's ``combine``); None when it cannot be known.
+
+    With ``value_of`` (or for ``any``, ``count``, ``all``) the columns are flags; without, for
+    ``sum``, ``first`` and ``last``, they are values of the field.
+    """
+    texts = [(column, row.get(column)) for column in columns]
+    present = [(c, t) for c, t in texts if t is not None and not is_missing(t)]
+    if not present:
+        return None
+    if pick == "sum" or (pick in {"first", "last"} and value_of is None):
+        found = []
+        for column, text in present:
+            if split:
+                parts = items(text, split)
+                if not parts:
+                    continue
+                text = parts[0]
+            try:
+                found.append(_scalar(reading, text, formats, adding=pick == "sum"))
+            except CellError as exc:
+                raise CombineError(column, text, str(exc)) from None
+        if not found:
+            return None
+        if pick == "sum":
+            return sum(found)
+        return found[0] if pick == "first" else found[-1]
+    truth = []
+    for column, text in present:
+        try:
+            truth.append((column, flag(text)))
+        except CellError as exc:
+            raise CombineError(column, text, str(exc)) from None
+    true = [column for column, yes in truth if yes]
+    complete = len(present) == len(texts)
+    if pick == "any":
+        return True if true else (False if complete else None)
+    if pick == "count":
+        return len(true) if true or complete else None
+    assert value_of is not None  # the mapping requires values for all, first and last of flags
+    if pick == "all":
+        return [value_of(c) for c in true] if true or complete else None
+    if not true:
+        return otherwise if complete else None
+    return value_of(true[0] if pick == "first" else true[-1])
+
+
+def _scalar(reading: str, text: str, formats: Sequence[str], adding: bool) -> Any:
+    if reading == "money":
+        value = money(text, None)
+        if adding and not isinstance(value, int | float):
+            raise CellError(f"{text!r} is not a plain amount (the columns are added as numbers)")
+        return value
+    if reading == "fraction" and not adding:
+        return fraction(text, None)
+    if reading == "integer":
+        return integer(text)
+    if reading in {"number", "fraction"}:
+        return number(text)
+    if reading == "date":
+        return date(text, formats)
+    if reading == "year":
+        return year(text, formats)
+    if reading == "boolean":
+        return flag(text)
+    if reading == "country":
+        return country(text)
+    return text.strip()
 
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")

@@ -239,7 +239,7 @@ def header_problems(files: Iterable[Path], mapping: ColumnMapping | None) -> lis
         try:
             with open_csv(path, mapping) as (_, reader):
                 header = next(reader, [])
-        except (OSError, csv.Error, _RowTooLong):
+        except (OSError, UnicodeError, csv.Error, _RowTooLong):
             continue  # reading the file reports it, as one record
         problems.extend(_header_problems(header, str(path)))
     return problems
@@ -322,6 +322,8 @@ def _read_csv(
         yield RawRecord(
             seq, source, start if start > 1 else 0, "unreadable", f"cannot read file: {exc.strerror or exc}"
         )
+    except UnicodeError as exc:  # a multi-byte encoding (UTF-16) cut short: nothing after it can be read
+        yield RawRecord(seq, source, start if start > 1 else 0, "unreadable", f"cannot read the file's text: {exc}")
 
 
 def validate(

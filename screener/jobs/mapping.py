@@ -266,7 +266,7 @@ def _build_applier(mapping: Mapping, schema: PackSchema) -> Callable[[dict[Any, 
     for column, spec in mapping.columns.items():
         paths = tuple(p for p in spec.fields if p in targets)
         if paths:
-            steps.append((column, paths, _cell_reader(spec, _reading(schema, paths[0], spec.type), schema)))
+            steps.append((column, paths, _cell_reader(spec, _reading(schema, paths[0], spec.type))))
     combined = [(path, spec, _reading(schema, path, None)) for path, spec in mapping.combine.items() if path in targets]
     constants = [(path, value) for path, value in mapping.constants.items() if path in targets]
 
@@ -291,7 +291,7 @@ def _build_applier(mapping: Mapping, schema: PackSchema) -> Callable[[dict[Any, 
         for path, spec, reading in combined:
             try:
                 value = _combine(spec, reading, row)
-            except _CombineError as exc:
+            except cells.CombineError as exc:
                 out.problems.append((exc.column, exc.text, str(exc)))
                 continue
             if value is not None:
@@ -318,125 +318,19 @@ def _reading(schema: PackSchema, path: str, explicit: str | None) -> str:
     return natural
 
 
-def _cell_reader(spec: Column, reading: str, schema: PackSchema) -> Callable[[str], Any]:
-    values = {str(k).strip().lower(): v for k, v in (spec.values or {}).items()}
-    formats = spec.formats
-
-    def one(text: str) -> Any:
-        key = text.strip().lower()
-        if key in values:
-            return values[key]
-        if spec.range and reading in {"integer", "number", "money"}:
-            text = cells.span(text, spec.range)
-        if reading == "money":
-            return cells.money(text, spec.unit)
-        if reading == "fraction":
-            return cells.fraction(text, spec.unit)
-        if reading == "integer":
-            return cells.integer(text)
-        if reading == "number":
-            return cells.number(text)
-        if reading == "boolean":
-            return cells.flag(text)
-        if reading == "date":
-            return cells.date(text, formats)
-        if reading == "year":
-            return cells.year(text, formats)
-        if reading == "country":
-            return cells.country(text)
-        return text.strip()
-
-    if reading == "list":
-
-        def many(text: str) -> Any:
-            found = [one(item) for item in cells.items(text, spec.split or ",")]
-            return [v for v in found if v is not None] or None
-
-        return many
-    if spec.split:
-
-        def first(text: str) -> Any:
-            found = cells.items(text, spec.split)
-            return one(found[0]) if found else None
-
-        return first
-    return one
-
-
-class _CombineError(CellError):
-    def __init__(self, column: str, text: str, message: str):
-        super().__init__(message)
-        self.column, self.text = column, text
+def _cell_reader(spec: Column, reading: str) -> Callable[[str], Any]:
+    return cells.reader(reading, spec.values or {}, spec.formats, spec.range, spec.unit, spec.split)
 
 
 def _combine(spec: Combine, reading: str, row: dict[Any, Any]) -> Any:
-    texts = [(column, row.get(column)) for column in spec.columns]
-    present = [(c, t) for c, t in texts if t is not None and not cells.is_missing(t)]
-    if not present:
-        return None
-    if spec.pick == "sum" or (spec.pick in {"first", "last"} and spec.values is None):
-        values = []
-        for column, text in present:
-            if spec.split:
-                found = cells.items(text, spec.split)
-                if not found:
-                    continue
-                text = found[0]
-            try:
-                values.append(_scalar(reading, text, spec.formats, adding=spec.pick == "sum"))
-            except CellError as exc:
-                raise _CombineError(column, text, str(exc)) from None
-        if not values:
-            return None
-        if spec.pick == "sum":
-            return sum(values)
-        return values[0] if spec.pick == "first" else values[-1]
-    truth = []
-    for column, text in present:
-        try:
-            truth.append((column, cells.flag(text)))
-        except CellError as exc:
-            raise _CombineError(column, text, str(exc)) from None
-    true = [column for column, yes in truth if yes]
-    complete = len(present) == len(texts)
-    if spec.pick == "any":
-        return True if true else (False if complete else None)
-    if spec.pick == "count":
-        return len(true) if true or complete else None
-    if spec.pick == "all":
-        return [spec.value_of(c) for c in true] if true or complete else None
-    if not true:
-        return spec.otherwise if complete else None
-    return spec.value_of(true[0] if spec.pick == "first" else true[-1])
-
-
-def _scalar(reading: str, text: str, formats: tuple[str, ...], adding: bool) -> Any:
-    if reading == "money":
-        value = cells.money(text, None)
-        if adding and not isinstance(value, int | float):
-            raise CellError(f"{text!r} is not a plain amount (the columns are added as numbers)")
-        return value
-    if reading == "fraction" and not adding:
-        return cells.fraction(text, None)
-    if reading == "integer":
-        return cells.integer(text)
-    if reading in {"number", "fraction"}:
-        return cells.number(text)
-    if reading == "date":
-        return cells.date(text, formats)
-    if reading == "year":
-        return cells.year(text, formats)
-    if reading == "boolean":
-        return cells.flag(text)
-    if reading == "country":
-        return cells.country(text)
-    return text.strip()
+    values = None if spec.values is None else spec.value_of
+    return cells.combine(spec.pick, spec.columns, values, spec.otherwise, spec.split, spec.formats, reading, row)
 
 
 def convert(text: str, spec: Column, schema: PackSchema | None = None) -> Any:
     """One non-missing cell as its (first) field reads it; raises CellError with a short reason."""
     schema = schema or catalogue.builtin()
-    return _cell_reader(spec, _reading(schema, spec.fields[0], spec.type), schema)(text)
+    return _cell_reader(spec, _reading(schema, spec.fields[0], spec.type))(text)
 
 
 def _put(data: dict[str, Any], path: str, value: Any) -> None:

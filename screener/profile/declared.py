@@ -72,6 +72,15 @@ _ENGINE_BOUNDS: dict[FieldType, tuple[Any, Any]] = {
 _ORDERED = frozenset({*_DEFAULT_BOUNDS, FieldType.DATE})
 
 
+def _scalar_bound(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        raise ValueError("a bound is one value (a number, an amount such as '$5M', a percentage, a date)")
+    return value
+
+
+Bound = Annotated[int | float | str | dt.date | None, BeforeValidator(_scalar_bound)]
+
+
 class FieldDeclaration(BaseModel):
     """One declared field, as written in the pack."""
 
@@ -80,8 +89,8 @@ class FieldDeclaration(BaseModel):
     type: FieldType = Field(description="integer, number, money, fraction, boolean, date, year, enum, string or list")
     values: list[str] | None = Field(None, description="enum: the allowed values")
     of: list[str] | str | None = Field(None, description="list: the allowed item values, or 'string' for text")
-    min: int | float | str | dt.date | None = Field(None, description="the lowest value allowed, in the field's units")
-    max: int | float | str | dt.date | None = Field(None, description="the highest value allowed, in the field's units")
+    min: Bound = Field(None, description="the lowest value allowed, in the field's units")
+    max: Bound = Field(None, description="the highest value allowed, in the field's units")
     description: str | None = Field(None, description="what the field is, in a few words")
     question: str | None = Field(None, description="what to ask when it is missing")
 
@@ -148,7 +157,10 @@ def check_fields(declared: dict[str, FieldDeclaration]) -> tuple[tuple[DeclaredF
         low = default_low if low is None else low
         high = default_high if high is None else high
         if low is not None and high is not None and low > high:
-            found.append(((path, "min"), f"min ({_show(low)}) is above max ({_show(high)})"))
+            shown = (
+                _percent if spec.type is FieldType.FRACTION else _money_text if spec.type is FieldType.MONEY else _show
+            )
+            found.append(((path, "min"), f"min ({shown(low)}) is above max ({shown(high)})"))
         problems += found
         if found:
             continue

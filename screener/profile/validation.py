@@ -65,6 +65,8 @@ def _message(error: Mapping[str, Any], path: PathKey, root: type[BaseModel]) -> 
         return _unknown_field(path, root)
     if kind == "missing":
         return "is required"
+    if kind == "model_type":  # pydantic names the model class here, which means nothing to the writer
+        return "expected a mapping of fields (key: value), not a single value or a list"
     if kind == "string_pattern_mismatch" and "x00" in str(error["ctx"].get("pattern", "")):
         return "must be one line of text (no line breaks, tabs or control characters)"
     if kind == "enum":

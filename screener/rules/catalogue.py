@@ -189,6 +189,8 @@ def _check_derived(
         formula = DeclaredDerived(name, form, (path,), values, description, bool(target.choices))
         return [], (FieldSpec(f"derived.{name}", Kind.INTEGER, description, declared=True, minimum=0), formula)
     problems: list[Finding] = []
+    if all(path == SCREENED_ON for path in declaration.operands):
+        return [((key,), f"{form} over the screening date alone is the same for every company; name a field")], None
     kinds: list[Kind | None] = []
     for position, path in enumerate(declaration.operands):
         if path == SCREENED_ON and form in {Form.MONTHS, Form.DAYS}:
@@ -221,7 +223,9 @@ def _check_derived(
         return [((key,), result)], None
     per_unit = form is Form.RATIO and result is Kind.MONEY
     formula = DeclaredDerived(name, form, declaration.operands, (), description, per_unit=per_unit)
-    signed = not per_unit
+    # A ratio is naturally compared with 1.5 or 3 (times), so it is not a signed fraction (whose bare 3
+    # would be a slip for 3%); a difference can be negative, in its operands' unit.
+    signed = form is not Form.RATIO
     return [], (FieldSpec(f"derived.{name}", result, description, declared=True, signed=signed), formula)
 
 

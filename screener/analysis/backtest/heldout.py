@@ -14,7 +14,8 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from screener.analysis.backtest.metrics import Bootstrap, best_cut_of, confusion_of
+from screener.analysis.backtest.bootstrap import Bootstrap
+from screener.analysis.backtest.metrics import best_cut_of, confusion_of
 from screener.analysis.backtest.models import Case, HeldOut
 from screener.errors import InputError, Location
 

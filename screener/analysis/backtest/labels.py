@@ -220,9 +220,9 @@ def _open(
     reader = csv.reader(handle, delimiter=form.delimiter)
     try:
         header = [h.strip() for h in next(reader, [])]
-    except csv.Error as exc:
+    except (csv.Error, UnicodeError) as exc:
         handle.close()
-        raise InputError(f"cannot read the header: {exc}", Location(str(path), 1)) from None
+        raise InputError(f"cannot read the header ({form.encoding}): {exc}", Location(str(path), 1)) from None
     if not header:
         handle.close()
         raise InputError("the labels file is empty; expected a header row", Location(str(path), 1, 1))
@@ -238,8 +238,10 @@ def _open(
                     cells = next(reader)
                 except StopIteration:
                     return
-                except csv.Error as exc:
-                    raise InputError(f"cannot read the row: {exc}", Location(str(path), start)) from None
+                except (csv.Error, UnicodeError) as exc:
+                    raise InputError(
+                        f"cannot read the row ({form.encoding}): {exc}", Location(str(path), start)
+                    ) from None
                 if any(c.strip() for c in cells):
                     yield start, cells
 

@@ -98,7 +98,21 @@ def backtest(request: BacktestRequest) -> BacktestReport:
                           for p in b.problems]  # fmt: skip
                 write_reject(handle, str(request.labels), b.line, b.record, errors)
     cases = [_case(row, result) for row, _, result in screened]
+    if not cases:
+        where = f"; every problem is in {rejects}" if bad else ""
+        raise ProfileError(f"no row of the labels file could be used ({len(bad)} rejected){where}",
+                           Location(str(request.labels)))  # fmt: skip
     warnings += _left_out(request.labels, labels)
+    if len({c.label for c in cases}) == 1:
+        only = "positive" if cases[0].label else "negative"
+        warnings.append(
+            Problem(
+                f"every company is labelled {only}, so nothing can be told apart: check --label-column, "
+                "--positive and --negative",
+                Location(str(request.labels)),
+                level="warning",
+            )
+        )
     report = measure(rulebook, cases, request, labels)
     rule_warnings = [r.warning for r in report.rules if r.warning]
     warned = [r for _, _, r in screened if r.warnings]
