@@ -260,3 +260,27 @@ def test_cached_rationales_render_as_compiled_ones(cache_dir: Path, write) -> No
         texts_seen.append([r.rationale.render({"team": {"size": 4}, "stage": "seed"}) for r in book.rules])
     assert texts_seen == [["A team of 4.", "At seed."]] * 2
     assert json.dumps(texts_seen)
+
+
+def test_template_checks_are_the_same_from_the_cache(cache_dir: Path, write) -> None:
+    bad = PACK.replace("A team of {{ team.size }}.", "A team of {{ teem.size }}.").replace(
+        '"At {{ stage }}."', '"{% if %}"'
+    )
+    path = write("bad.yaml", bad)
+    messages = []
+    for _ in range(2):
+        with pytest.raises(RuleError) as caught:
+            load_rulebook(path)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert "small-team: unknown template variable(s): teem" in messages[0]
+    assert "seeded: Jinja syntax error" in messages[0]
+    # The snippet that parses is cached; the one that does not is parsed (and refused) every time.
+    assert len(entries(cache_dir, "snippets")) == 1
+    env = texts.environment(escape=False)
+    assert (
+        packcache.undeclared(env, "{{ a }} {{ b.c }}") == {"a", "b"} == packcache.undeclared(env, "{{ a }} {{ b.c }}")
+    )
+    for entry in entries(cache_dir, "snippets"):
+        cache.write("snippets", entry.name, b'{"not": "a list"}')
+    assert packcache.undeclared(env, "{{ a }} {{ b.c }}") == {"a", "b"}

@@ -9,6 +9,8 @@ then validated and compiled as always (:func:`~screener.rules.rulebook.compile_d
 every problem a pack has is still reported, at its location.
 
 A pack whose data JSON cannot hold exactly (dates, integers beyond 64 bits) is not cached.
+The variables each rationale and question reads (checked against the profile's fields when the
+pack compiles) are cached as well, by the snippet's text and Jinja's version (:func:`undeclared`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import orjson
+from jinja2 import meta
 
 from screener import cache
 from screener.profile import sources
@@ -107,3 +111,27 @@ def _exact(value: Any, depth: int = 0) -> bool:
     if kind is dict:
         return all(type(k) is str and _exact(v, depth + 1) for k, v in value.items())
     return False  # a date, or anything else JSON would turn into text
+
+
+def undeclared(env: jinja2.Environment, source: str) -> frozenset[str]:
+    """The variables a rationale or question template reads (Jinja's own analysis), cached by source.
+
+    Parsing each snippet to check its names took most of a cached pack's compile time. A
+    template that does not parse raises ``jinja2.TemplateSyntaxError`` as ``env.parse`` does,
+    and is never cached.
+    """
+    name = cache.key(b"undeclared", jinja2.__version__.encode(), source.encode())
+    cached = cache.read(SNIPPETS, name)
+    if cached is not None:
+        try:
+            names = orjson.loads(cached)
+        except orjson.JSONDecodeError:
+            names = None
+        if isinstance(names, list) and all(type(n) is str for n in names):
+            return frozenset(names)
+    found = frozenset(meta.find_undeclared_variables(env.parse(source)))
+    cache.write(SNIPPETS, name, orjson.dumps(sorted(found)))
+    return found
+
+
+SNIPPETS = "snippets"

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
-from jinja2 import meta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from screener import texts
@@ -349,11 +348,11 @@ class _RuleCompiler:
 
     def template(self, index: int, spec: RuleSpec, key: str, source: str) -> texts.Snippet | None:
         try:
-            parsed = self.env.parse(source)
+            names = packcache.undeclared(self.env, source)
         except jinja2.TemplateSyntaxError as exc:
             self.fail(index, spec.id, key, f"Jinja syntax error: {exc.message}")
             return None
-        unknown = sorted(meta.find_undeclared_variables(parsed) - self.allowed_names)
+        unknown = sorted(names - self.allowed_names)
         if unknown:
             self.fail(index, spec.id, key, f"unknown template variable(s): {', '.join(unknown)}")
             return None
