@@ -281,7 +281,7 @@ def test_a_configured_templates_folder_that_is_missing_says_where_it_was_set(run
     (tmp_path / "screener.toml").write_text('[defaults]\ntemplates = "nope"\n')
     result = run("memo", TINY, "--no-db")
     assert result.exit_code == ExitCode.CONFIG_ERROR
-    assert "screener.toml: [defaults] templates: folder not found: nope" in result.output
+    assert result.output == "error: screener.toml:2:1: defaults.templates: folder not found: nope\n"
 
 
 def test_memo_files_get_the_usual_file_mode(run, tmp_path: Path) -> None:

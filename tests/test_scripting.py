@@ -182,3 +182,73 @@ def test_a_closed_pipe_ends_quietly_with_141(args, tmp_path: Path) -> None:
     process.stdout.close()  # the reader is gone before the first line, as 'head -0' would be
     errors = process.stderr.read().decode()
     assert (process.wait(timeout=120), errors) == (141, "")
+
+
+def test_configuration_errors_are_located_with_did_you_mean(run, write) -> None:
+    config = write(
+        "screener.toml",
+        """
+        [fx]
+        EUR = 1.08
+        EURO = 1.1
+        GBP = -1
+
+        [defaults]
+        databse = "sqlite:///x.db"
+
+        [check]
+        strict = true
+        """,
+    )
+    result = run("list", "--config", str(config))
+    assert result.exit_code == ExitCode.CONFIG_ERROR
+    assert result.stderr.splitlines() == [
+        f"error: {config}:3:1: fx.EURO: 'EURO' is not an ISO currency code such as EUR",
+        f"error: {config}:4:1: fx.GBP: the rate must be a positive number of US dollars per unit, not -1.0",
+        f"error: {config}:7:1: defaults.databse: unknown field 'databse'; did you mean 'database'?",
+        f"error: {config}:9:1: check: unknown field 'check'; did you mean 'checks'?",
+    ]
+    broken = write("broken.toml", "[fx\nEUR = 1\n")
+    result = run("list", "--config", str(broken), "--format", "json")
+    assert json.loads(result.stdout)["error"]["problems"][0] | {"file": None} == {
+        "level": "error", "file": None, "line": 1, "column": 4, "field": None,
+        "message": "invalid TOML: Expected ']' at the end of a table declaration",
+    }  # fmt: skip
+
+
+def test_a_missing_driver_or_library_names_the_extra_to_install(run, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as after 'pip install .' without the postgres extra
+    result = run(str(TINY), "--db", "postgresql://screener@127.0.0.1:1/deals", "--no-memo")
+    assert result.exit_code == ExitCode.CONFIG_ERROR
+    assert result.stderr == (
+        "error: --db: PostgreSQL needs the driver psycopg, which is not installed: pip install 'screener[postgres]'\n"
+    )
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    deals = FIXTURES.parent / "examples" / "deals.jsonl"
+    parquet = run("batch", str(deals), "--out", str(tmp_path / "ranked.parquet"), "--no-db")
+    assert parquet.exit_code == ExitCode.CONFIG_ERROR
+    assert "writing .parquet needs pyarrow, which is not installed: pip install 'screener[parquet]'" in parquet.stderr
+
+
+def test_shell_completion_offers_commands_files_and_choices(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "fixture.yaml").write_text("name: X\n")
+
+    def complete(words: str, index: int, shell: str = "bash") -> list[str]:
+        env = {**os.environ, "_SCREEN_COMPLETE": f"{shell}_complete", "COMP_WORDS": words, "COMP_CWORD": str(index)}
+        done = subprocess.run([SCREEN], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    assert complete("screen his", 1) == ["plain,history", "file,his"]
+    assert complete("screen list --verdict ", 3) == ["plain,strong-fit", "plain,review", "plain,pass"]
+    assert "plain,--progress-every" in complete("screen batch --pro", 2)
+    for shell, start in (
+        ("bash", "_screen_completion() {"),
+        ("zsh", "#compdef screen"),
+        ("fish", "function _screen_completion"),
+    ):
+        env = {**os.environ, "_SCREEN_COMPLETE": f"{shell}_source"}
+        script = subprocess.run([SCREEN], env=env, capture_output=True, text=True, timeout=60).stdout
+        assert script.startswith(start), shell

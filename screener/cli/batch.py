@@ -36,7 +36,7 @@ _VERDICTS = ("strong-fit", "review", "pass")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Ranked results, one row per company: .csv, .jsonl or .parquet (parquet needs pyarrow).",
+    help="Ranked results, one row per company: .csv, .jsonl or .parquet (parquet: pip install 'screener[parquet]').",
 )
 @click.option(
     "--rejects",
@@ -156,7 +156,7 @@ def batch_command(
         chunk_size=chunk_size,
         memos=memos,
         memo_verdict=Verdict(memo_verdict),
-        templates=templates or configured_templates(settings.defaults.templates),
+        templates=templates or configured_templates(settings),
         template=template,
         force=force,
         strict=settings.strict(strict),

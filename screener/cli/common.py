@@ -116,15 +116,17 @@ def templates_option(func: F) -> F:
     )(func)
 
 
-def configured_templates(folder: str | None) -> Path | None:
-    """The ``[defaults] templates`` folder; a missing one is a configuration error that says so."""
-    from screener.errors import ConfigError, Location
+def configured_templates(settings: Any) -> Path | None:
+    """The ``[defaults] templates`` folder of ``settings``; a missing one is a located configuration error."""
+    from screener.errors import ConfigError, Problem
 
+    folder = settings.defaults.templates
     if not folder:
         return None
     path = Path(folder).expanduser()
     if not path.is_dir():
-        raise ConfigError(f"[defaults] templates: folder not found: {path}", Location("screener.toml"))
+        where = settings.where("defaults", "templates")
+        raise ConfigError(Problem(f"folder not found: {path}", where, "defaults.templates"))
     return path
 
 

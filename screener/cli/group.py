@@ -51,6 +51,15 @@ class ScreenGroup(click.Group):
                 raise click.UsageError(f"no such command {first!r}{hint}", ctx)
         return super().parse_args(ctx, args)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Commands, and files too: the first argument may be a profile."""
+        from click.shell_completion import CompletionItem
+
+        items: list[Any] = super().shell_complete(ctx, incomplete)
+        if not incomplete.startswith("-"):
+            items.append(CompletionItem(incomplete, type="file"))
+        return items
+
     def _is_score_option(self, arg: str) -> bool:
         return arg.split("=", 1)[0] in self._score_options()
 

@@ -112,7 +112,7 @@ def score_command(
         rules=rules,
         on=on or dt.date.today(),
         rates=settings.fx,
-        templates=templates or configured_templates(settings.defaults.templates),
+        templates=templates or configured_templates(settings),
         template=template,
         memos=None if no_memo else (memos or Path(settings.defaults.memos or "memos")),
         database=None if no_db else (db or settings.defaults.database or ""),

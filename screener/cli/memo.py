@@ -94,7 +94,7 @@ def memo_command(
         out=None if to_stdout else (out or Path(settings.defaults.memos or "memos")),
         template=template,
         output_format=memo_format,
-        templates=templates or configured_templates(settings.defaults.templates),
+        templates=templates or configured_templates(settings),
         rules=rules,
         on=on or dt.date.today(),
         rates=settings.fx,
@@ -150,7 +150,7 @@ def templates_list_command(templates: Path | None, config: Path | None, output_f
     from screener.config import load_settings
     from screener.memo.render import catalogue, unusable
 
-    folder = templates or configured_templates(load_settings(config).defaults.templates)
+    folder = templates or configured_templates(load_settings(config))
     found = catalogue(folder)
     for path in unusable(folder) if folder else []:
         click.echo(f"warning: {path}: not a memo template name (NAME.md.j2 or NAME.html.j2); ignored", err=True)

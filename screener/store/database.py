@@ -176,13 +176,22 @@ def _engine(url: str | None, *, create_folder: bool, autocheckpoint: bool = True
         # orjson: a batch writes two JSON documents per company, and json.dumps was its largest cost;
         # reading back (history, a migration) parses them.
         engine = create_engine(url, json_serializer=_dumps, json_deserializer=_loads)
-    except (ArgumentError, ImportError) as exc:
+    except ImportError as exc:
+        raise ConfigError(_missing_driver(parsed.get_backend_name(), exc.name or str(exc)), Location("--db")) from None
+    except ArgumentError as exc:
         raise StoreError(f"cannot use database {safe_url(url)}: {exc}", Location("--db")) from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         if not autocheckpoint:
             event.listen(engine, "connect", _no_autocheckpoint)
     return engine
+
+
+def _missing_driver(backend: str, module: str) -> str:
+    """What to install for a database whose driver is missing: the extra that brings it, when there is one."""
+    if backend == "postgresql":
+        return f"PostgreSQL needs the driver {module}, which is not installed: pip install 'screener[postgres]'"
+    return f"the {backend} driver {module} is not installed: pip install {module}"
 
 
 #: The write-ahead log size past which the checkpoint thread truncates it (bytes).

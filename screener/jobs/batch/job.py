@@ -71,7 +71,8 @@ def check_output(path: Path | None) -> None:
             importlib.import_module("pyarrow")
         except ImportError:
             raise ConfigError(
-                "writing .parquet needs pyarrow, which is not installed (pip install pyarrow); or write .csv or .jsonl",
+                "writing .parquet needs pyarrow, which is not installed: pip install 'screener[parquet]'; "
+                "or write .csv or .jsonl",
                 Location(str(path)),
             ) from None
 
