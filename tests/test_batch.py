@@ -266,7 +266,8 @@ def test_a_bad_template_is_refused_before_anything_is_written(tmp_path, write):
         ("o.xlsx", "unsupported output type '.xlsx': expected .csv, .jsonl or .parquet"),
         (
             "o.parquet",
-            "writing .parquet needs pyarrow, which is not installed (pip install pyarrow); or write .csv or .jsonl",
+            "writing .parquet needs pyarrow, which is not installed: pip install 'screener[parquet]'; "
+            "or write .csv or .jsonl",
         ),
     ],
 )
