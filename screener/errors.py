@@ -26,6 +26,7 @@ class ExitCode(enum.IntEnum):
     STORE_ERROR = 6  #: the database could not be reached or written
     REJECTS = 7  #: a batch finished but some records were rejected (see the rejects file)
     NOT_FOUND = 8  #: what was asked for is not in the database (e.g. ``screen memo --from-db``)
+    MISMATCH = 9  #: ``screen verify``: a stored screening differs from what its stored profile and pack give
 
 
 @dataclass(frozen=True, order=True)

@@ -609,7 +609,9 @@ def test_list_of_an_empty_database_as_csv_is_the_header_alone(tmp_path):
     store.connect(db_url).dispose()  # a database with no screenings yet (list does not create one)
     result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "csv"])
     assert result.exit_code == 0
-    assert result.stdout == "company,key,pack,screened_on,score,verdict,coverage,knockouts,warnings,updated_at\n"
+    assert result.stdout == (
+        "company,key,pack,version,hash,screened_on,score,verdict,coverage,knockouts,warnings,updated_at\n"
+    )
     result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.stdout) == []
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from screener.cli.rules import rules_group
 from screener.errors import ExitCode
 from screener.rules.conditions import parse
-from screener.rules.lint import always_true, check_pack, lock_path, satisfiable
+from screener.rules.identity import lock_path
+from screener.rules.lint import always_true, check_pack, satisfiable
 
 HEAD = """
 name: test-pack

@@ -51,7 +51,7 @@ def pipeline_db(tmp_path_factory, screener) -> str:
     for path in sorted(FIXTURES.glob("*.yaml")) + sorted(FIXTURES.glob("*.json")):
         profile = load_profile(path, {"EUR": 1.08})
         items.append((screener.screen(profile, ON), profile.model_dump(mode="json")))
-    store.save(engine, items)
+    store.save(engine, screener.rulebook, items)
     engine.dispose()
     return url
 

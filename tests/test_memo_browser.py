@@ -57,7 +57,7 @@ def database(tmp_path_factory, screener) -> str:
     for path in sorted(FIXTURES.glob("*.yaml")):
         profile = load_profile(path, {"EUR": 1.08})
         items.append((screener.screen(profile, ON), profile.model_dump(mode="json")))
-    store.save(engine, items)
+    store.save(engine, screener.rulebook, items)
     engine.dispose()
     return url
 

@@ -157,7 +157,7 @@ def test_templates_list_shows_packaged_and_user_templates(run, tmp_path: Path) -
 
 def _save(engine, screener, **fields) -> Profile:
     profile = Profile.model_validate(fields)
-    store.save(engine, [(screener.screen(profile, ON), profile.model_dump(mode="json"))])
+    store.save(engine, screener.rulebook, [(screener.screen(profile, ON), profile.model_dump(mode="json"))])
     return profile
 
 

@@ -61,7 +61,8 @@ def test_a_decomposed_name_is_the_same_company_as_the_composed_one_and_not_anoth
     assert "company:cafe " in (memos / "cafe.md").read_text(encoding="utf-8")
     screen(NFC)
     screen(unicodedata.normalize("NFD", "CAFÉ"))
-    assert keys(sqlite_url) == ["cafe", "café"]
+    # Two companies; each name as written is a screening of its own in the company's history.
+    assert sorted(set(keys(sqlite_url))) == ["cafe", "café"]
     assert sorted(p.name for p in memos.iterdir()) == ["cafe-2.md", "cafe.md"]
 
 

@@ -87,10 +87,10 @@ def test_rank_key_orders_verdict_knockouts_score_coverage(results) -> None:
     assert rank_key(Verdict.PASS, False, 1.0, 0.1) < rank_key("pass", True, 99.0, 1.0)
 
 
-def test_list_ranks_stored_screenings_the_same_way(db_url, results) -> None:
+def test_list_ranks_stored_screenings_the_same_way(db_url, pack, results) -> None:
     engine = store.connect(db_url)
     try:
-        store.save(engine, [(r, {"name": name}) for name, r in reversed(list(results.items()))])
+        store.save(engine, pack, [(r, {"name": name}) for name, r in reversed(list(results.items()))])
         assert [s.company_name for s in store.summaries(engine)] == RANKED
         assert [s.company_name for s in store.latest(engine)] == RANKED
         assert [s.company_name for s in store.summaries(engine, verdict="pass", top=2)] == ["Middling", "Weak"]

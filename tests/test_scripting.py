@@ -89,7 +89,7 @@ def test_a_mistyped_command_is_not_taken_for_a_profile(run) -> None:
     assert unknown.exit_code == ExitCode.USAGE
     assert unknown.stderr.endswith(
         "Error: no such command 'frobnicate' (nor a profile file of that name); the commands are backtest, batch, "
-        "diff, explain, history, list, memo, rules, score, templates\n"
+        "diff, explain, history, list, memo, rules, score, templates, verify\n"
     )
 
 

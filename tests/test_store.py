@@ -25,20 +25,16 @@ def count(engine) -> int:
         return conn.exec_driver_sql("SELECT count(*) FROM screening").scalar_one()
 
 
-def test_rescreening_updates_and_a_new_version_keeps_history(db_url, screener) -> None:
+def test_rescreening_unchanged_facts_adds_no_row_and_new_facts_add_one(db_url, screener) -> None:
     engine = store.connect(db_url)
     try:
-        store.save(engine, [result_for(screener, "Acme", 5)])
-        store.save(engine, [result_for(screener, "Acme", 500, ON + dt.timedelta(days=1))])
+        store.save(engine, screener.rulebook, [result_for(screener, "Acme", 5)])
+        store.save(engine, screener.rulebook, [result_for(screener, "Acme", 5)])  # the same again: no new row
         assert count(engine) == 1
+        store.save(engine, screener.rulebook, [result_for(screener, "Acme", 500, ON + dt.timedelta(days=1))])
+        assert count(engine) == 2  # new facts: a second screening, the first is kept
         rows = store.history(engine, "acme.ai")
-        assert len(rows) == 1 and rows[0].screened_on == ON + dt.timedelta(days=1)
-        assert rows[0].profile["team"]["size"] == 500
-        newer, profile = result_for(screener, "Acme", 5)
-        newer = newer.model_copy(update={"pack": newer.pack.model_copy(update={"version": "2.0.0"})})
-        store.save(engine, [(newer, profile)])
-        assert sorted(r.pack_version for r in store.history(engine, "Acme")) == [screener.rulebook.version, "2.0.0"]
-        assert count(engine) == 2
+        assert [(r.screened_on, r.profile["team"]["size"]) for r in rows] == [(ON + dt.timedelta(days=1), 500), (ON, 5)]
     finally:
         engine.dispose()
 
@@ -47,7 +43,7 @@ def test_a_row_stores_identity_snapshot_pack_score_verdict_rules(db_url, screene
     engine = store.connect(db_url)
     try:
         result, profile = result_for(screener, "Beta", 8)
-        store.save(engine, [(result, profile)])
+        store.save(engine, screener.rulebook, [(result, profile)])
         (row,) = store.latest(engine)
         assert (row.company_key, row.company_name, row.website) == ("beta.ai", "Beta", "https://beta.ai")
         assert (row.pack_name, row.pack_version, row.pack_hash) == (
@@ -73,7 +69,7 @@ def test_a_failed_batch_writes_nothing(db_url, screener) -> None:
         nameless = bad_result.company.model_copy(update={"name": None})
         bad = (bad_result.model_copy(update={"company": nameless}), bad_profile)
         with pytest.raises(StoreError, match="cannot save screenings"):
-            store.save(engine, [good, bad])
+            store.save(engine, screener.rulebook, [good, bad])
         assert count(engine) == 0
     finally:
         engine.dispose()
@@ -140,7 +136,7 @@ def test_a_checkpointing_thread_copies_the_log_into_the_database(tmp_path, scree
     try:
         with store.checkpointing(writer, every=0.01):
             for number in range(5):
-                store.save(writer, [result_for(screener, f"Co{number}", number + 1)])
+                store.save(writer, screener.rulebook, [result_for(screener, f"Co{number}", number + 1)])
         # immutable=1 reads the database file alone, ignoring the write-ahead log.
         main_file = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
         try:
@@ -168,7 +164,7 @@ def test_the_checkpointing_thread_keeps_the_log_bounded(tmp_path, screener, monk
                 number = 0
                 while database._size(log) <= database.WAL_LIMIT:
                     number += 1
-                    store.save(writer, [result_for(screener, f"Co{round_}-{number}", number)])
+                    store.save(writer, screener.rulebook, [result_for(screener, f"Co{round_}-{number}", number)])
                 deadline = time.monotonic() + 60  # only so that a broken thread fails instead of hanging
                 while database._size(log) > database.WAL_LIMIT and time.monotonic() < deadline:
                     time.sleep(0.005)
@@ -322,7 +318,7 @@ def json_of(value) -> dict:
 def test_a_row_whose_pack_rules_are_missing_is_a_clear_error(sqlite_url, screener) -> None:
     engine = store.connect(sqlite_url)
     try:
-        store.save(engine, [result_for(screener, "Acme", 5)])
+        store.save(engine, screener.rulebook, [result_for(screener, "Acme", 5)])
         with engine.begin() as conn:  # SQLite does not enforce the foreign key unless asked to
             conn.exec_driver_sql("DELETE FROM pack_rules")
         with pytest.raises(StoreError) as caught:
@@ -338,7 +334,11 @@ def test_a_row_whose_pack_rules_are_missing_is_a_clear_error(sqlite_url, screene
 def test_summaries_are_the_listed_rows_without_their_documents(db_url, screener) -> None:
     engine = store.connect(db_url)
     try:
-        store.save(engine, [result_for(screener, name, size) for name, size in (("A", 5), ("B", 500), ("C", 9))])
+        store.save(
+            engine,
+            screener.rulebook,
+            [result_for(screener, name, size) for name, size in (("A", 5), ("B", 500), ("C", 9))],
+        )
         for filters in ({}, {"top": 2}, {"verdict": "pass"}, {"since": ON + dt.timedelta(days=1)}):
             full = store.latest(engine, **filters)
             summaries = store.summaries(engine, **filters)

@@ -13,6 +13,7 @@ from screener.profile.model import Profile, load_profile
 from screener.rules.rulebook import load_rulebook
 from screener.screening.screener import Screener
 from screener.store import packing
+from screener.store.identity import outcome_hash
 from screener.store.stored import StoredResults
 from tests.conftest import FIXTURES, ON, examples
 from tests.test_invariants import profiles
@@ -33,7 +34,14 @@ def check(screener: Screener, stored: StoredResults, profile: Profile) -> None:
     want = expected(screener, profile)
     # Same bytes as the details of the typed result's JSON form: key order and number formats included.
     assert got.details == orjson.dumps(packing.details(want))
-    assert stored.pack_rules == packing.pack_rules(want)
+    assert stored.pack_rules == packing.pack_rules(want, screener.rulebook.content)
+    # The outcome hash is the one a typed result saved one at a time gets (store.identity).
+    matched_ids = [r["id"] for r in want["rules"] if r["outcome"] == "matched"]
+    typed = outcome_hash(want["score"], want["verdict"], want["coverage"], want["knockouts"], matched_ids,
+                         packing.details(want), want["warnings"])  # fmt: skip
+    assert got.outcome == typed
+    # A batch hashes the profile's own JSON, a single screen its JSON-ready dump: the same bytes.
+    assert type(profile).__pydantic_serializer__.to_json(profile) == orjson.dumps(profile.model_dump(mode="json"))
     # And the row a batch writes joins back into the very result, byte for byte.
     row = SimpleNamespace(
         company_key=got.key, company_name=got.name, website=got.website, pack_name=want["pack"]["name"],

@@ -230,20 +230,28 @@ def _with_progress(request: Any) -> Any:
 
 
 #: The columns of ``history`` and ``list`` (also the CSV header when nothing matched).
-_COLUMNS = (
-    "company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts", "warnings", "updated_at",
-)  # fmt: skip
+_COLUMNS = ("company", "key", "pack", "version", "hash", "screened_on", "score", "verdict", "coverage", "knockouts",
+            "warnings", "updated_at")  # fmt: skip
 
 
 def _rows(screenings: Any) -> list[dict[str, Any]]:
     return [
         dict(zip(_COLUMNS, (
-            s.company_name, s.company_key, f"{s.pack_name} {s.pack_version}", s.screened_on.isoformat(), s.score,
-            s.verdict, s.coverage, "; ".join(s.knockouts), "; ".join(w["check"] for w in s.warnings),
+            s.company_name, s.company_key, s.pack_name, s.pack_version, s.pack_hash, s.screened_on.isoformat(),
+            s.score, s.verdict, s.coverage, "; ".join(s.knockouts), "; ".join(w["check"] for w in s.warnings),
             s.updated_at.isoformat(timespec="seconds"),
         ), strict=True))
         for s in screenings
     ]  # fmt: skip
+
+
+def pack_option(func: Any) -> Any:
+    return click.option(
+        "--pack",
+        metavar="PACK",
+        help="Only screenings under this pack: NAME, NAME@VERSION (e.g. small-team-open-model@1.1.0) or a content "
+        "hash prefix (at least 7 hex digits).",
+    )(func)
 
 
 def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> None:
@@ -265,23 +273,31 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> N
         from screener.texts import format_percent
 
         table = Table(title=title)
-        names = ("company", "key", "pack", "screened_on", "score", "verdict", "coverage", "knockouts", "warnings")
+        names = ("company", "key", "pack", "version", "hash", "screened_on", "score", "verdict", "coverage",
+                 "knockouts", "warnings")  # fmt: skip
         for name in names:
             table.add_column(name, justify="right" if name in {"score", "coverage"} else "left")
         for row in rows:
-            shown = {**row, "coverage": format_percent(row["coverage"])}  # as every other report shows it
+            shown = {**row, "coverage": format_percent(row["coverage"]), "hash": row["hash"][:12]}
             table.add_row(*(escape(str(shown[name])) for name in names))
-        print_table(console(), table, "company", "key", "pack", "screened_on", "score", "verdict", "coverage")
+        print_table(
+            console(), table, "company", "key", "pack", "version", "screened_on", "score", "verdict", "coverage"
+        )
 
 
 @click.command("history")
 @click.argument("company")
+@pack_option
 @db_option
 @config_option
 @format_option("table", "json", "csv")
 @reports_errors
-def history_command(company: str, db: str | None, config: Path | None, output_format: str) -> None:
-    """Every stored screening of COMPANY (name, website or key), newest first.
+def history_command(company: str, pack: str | None, db: str | None, config: Path | None, output_format: str) -> None:
+    """Every distinct screening of COMPANY (name, website or key), newest first.
+
+    A screening is kept for each change of facts, of pack content, or of outcome; screening
+    unchanged facts with the same pack again adds none. Each shows its pack's version and
+    content hash.
 
     A part of a name or key will do when it names one company only. A company never screened
     is exit code 8, with the closest stored name, website or key.
@@ -289,14 +305,14 @@ def history_command(company: str, db: str | None, config: Path | None, output_fo
     \b
     Examples:
       screen history "Tinyllama Legal"
-      screen history tinyllama-legal.example --format json
+      screen history tinyllama-legal.example --pack small-team-open-model --format json
     """
     from screener import store
     from screener.config import load_settings
 
     engine = store.open_existing(db or load_settings(config).defaults.database)
     try:
-        found = store.company_history(engine, company)
+        found = store.company_history(engine, company, pack)
     finally:
         engine.dispose()
     name = found.rows[0].company_name
@@ -308,7 +324,8 @@ def history_command(company: str, db: str | None, config: Path | None, output_fo
 @click.command("list")
 @click.option("--verdict", type=click.Choice(_VERDICTS), help="Only this verdict.")
 @click.option("--since", callback=parse_date, metavar="DATE", help="Only screenings on or after DATE (YYYY-MM-DD).")
-@click.option("--top", type=click.IntRange(min=1), help="Only the N best scores.")
+@click.option("--top", type=click.IntRange(min=1), help="Only the N best ranked.")
+@pack_option
 @db_option
 @config_option
 @format_option("table", "json", "csv")
@@ -317,23 +334,26 @@ def list_command(
     verdict: str | None,
     since: dt.date | None,
     top: int | None,
+    pack: str | None,
     db: str | None,
     config: Path | None,
     output_format: str,
 ) -> None:
-    """Stored screenings, best score first.
+    """The newest screening of each company under each pack version, ranked.
+
+    Ranked by verdict (strong-fit, review, pass; knocked out last), then score, then coverage.
 
     \b
     Examples:
       screen list --top 20
-      screen list --verdict strong-fit --since 2026-01-01 --format csv
+      screen list --verdict strong-fit --since 2026-01-01 --pack small-team-open-model --format csv
     """
     from screener import store
     from screener.config import load_settings
 
     engine = store.open_existing(db or load_settings(config).defaults.database)
     try:
-        rows = _rows(store.summaries(engine, verdict=verdict, since=since, top=top))
+        rows = _rows(store.summaries(engine, verdict=verdict, since=since, top=top, pack=pack))
     finally:
         engine.dispose()
     _print_rows(rows, output_format, "Screenings")

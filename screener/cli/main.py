@@ -28,6 +28,7 @@ from screener.cli.common import (
 from screener.cli.group import ScreenGroup, print_version
 from screener.cli.memo import memo_command, templates_group
 from screener.cli.rules import backtest_command, diff_command, explain_command, rules_group
+from screener.cli.verify import verify_command
 
 
 @click.group(
@@ -120,6 +121,8 @@ def score_command(
         strict=settings.strict(strict),
     )
     outcome = screen_files(request)
+    for warning in outcome.pack_warnings:
+        click.echo(f"warning: {warning}", err=True)
     if output_format == "json":
         report.echo_warnings(w for warnings in outcome.warnings for w in warnings)
         report.print_json(outcome.results)
@@ -130,6 +133,7 @@ def score_command(
 main.add_command(batch_command)
 main.add_command(history_command)
 main.add_command(list_command)
+main.add_command(verify_command)
 main.add_command(rules_group)
 main.add_command(explain_command)
 main.add_command(diff_command)

@@ -25,7 +25,10 @@ from screener.cli.common import (
 @click.argument("profiles", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--from-db", "company", metavar="COMPANY", help="Re-render the stored screening of COMPANY (name, website or key) without re-scoring.")  # fmt: skip
 @click.option(
-    "--pack", metavar="NAME", help="With --from-db: the screening under this rule pack (default: the newest)."
+    "--pack",
+    metavar="PACK",
+    help="With --from-db: the screening under this rule pack: NAME, NAME@VERSION or a content hash prefix "
+    "(default: the newest).",
 )
 @click.option(
     "--template", default="memo", show_default=True, help="Template name (see 'screen templates list') or file name."

@@ -52,8 +52,8 @@ def check_command(path: Path | None, update_lock: bool) -> None:
       screen rules check rules/
       screen rules check rules/small-team-open-model.yaml --update-lock
     """
+    from screener.rules.identity import update_lock as write_lock
     from screener.rules.lint import check_pack, find_packs
-    from screener.rules.lint import update_lock as write_lock
 
     packs = find_packs(path)
     errors = warnings = 0

@@ -13,10 +13,12 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from screener.errors import Problem
 from screener.memo import MemoRenderer
 from screener.profile.loading import load_checked, refuse_repeated_companies
+from screener.profile.model import Profile
 from screener.rules.rulebook import Rulebook, load_rulebook
 from screener.screening.result import ScreeningResult
 from screener.screening.screener import Screener
@@ -43,6 +45,8 @@ class ScreenOutcome:
     memos: list[Path]
     database: str | None
     warnings: list[list[Problem]] = field(default_factory=list)  #: per result: its data warnings, located
+    #: About the pack: screened as a development version (``rules.identity``)
+    pack_warnings: list[Problem] = field(default_factory=list)
 
 
 def screen_files(request: ScreenRequest) -> ScreenOutcome:
@@ -53,6 +57,28 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
     profiles = [profile for profile, _ in checked]
     refuse_repeated_companies(request.profiles, profiles)
     renderer = MemoRenderer(request.templates, request.template) if request.memos is not None else None
+    engine = None
+    if request.database is not None:
+        from screener import store
+
+        engine = store.connect(request.database or None)
+    try:
+        outcome = _screen(request, rulebook, profiles, renderer, engine)
+    finally:
+        if engine is not None:
+            engine.dispose()
+    outcome.warnings = [w for _, w in checked]
+    return outcome
+
+
+def _screen(
+    request: ScreenRequest, rulebook: Rulebook, profiles: list[Profile], renderer: MemoRenderer | None, engine: Any
+) -> ScreenOutcome:
+    if engine is not None:
+        from screener import store
+
+        # The database binds a version no lock file names to the content first stored under it.
+        rulebook = store.released(engine, rulebook)
     with Screener(rulebook) as screener:
         results = [screener.screen(profile, request.on) for profile in profiles]
     memos = []
@@ -69,17 +95,14 @@ def screen_files(request: ScreenRequest) -> ScreenOutcome:
             schema=rulebook.schema,
         )
     database = None
-    if request.database is not None:
+    if engine is not None:
         from screener import store
 
-        engine = store.connect(request.database or None)
-        try:
-            store.save(engine, [(r, p.model_dump(mode="json")) for r, p in zip(results, profiles, strict=True)])
-        finally:
-            engine.dispose()
+        store.save(engine, rulebook, [(r, p.model_dump(mode="json")) for r, p in zip(results, profiles, strict=True)])
         database = store.safe_url(str(engine.url))
     if memos:
         from screener.memo import draft
 
         draft.commit(memos)
-    return ScreenOutcome(rulebook, results, [m.path for m in memos], database, [w for _, w in checked])
+    warning = rulebook.dev_warning()
+    return ScreenOutcome(rulebook, results, [m.path for m in memos], database, [], [warning] if warning else [])

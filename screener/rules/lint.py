@@ -13,7 +13,7 @@ module reasons about each condition without running it:
   and two rules counting one fact twice, are :mod:`screener.rules.sense`'s findings;
 - a pack the engine refuses to hold is an error;
 - a pack whose content changed while its version did not is a warning, judged against a small
-  lock file beside the pack (``<pack>.lock``, JSON: version → content hash).
+  lock file beside the pack (``<pack>.lock``, :mod:`screener.rules.identity`).
 
 The reasoning works on the encoded values the engine sees: every ordered field is encoded as an
 integer (money in dollars, fractions in basis points, dates as YYYYMMDD), so intervals are
@@ -22,9 +22,7 @@ intervals of integers and ``x > 5 and x < 6`` is, correctly, unsatisfiable.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +30,12 @@ from screener.errors import EngineError, Location, Problem, RuleError, ScreenerE
 from screener.profile.sources import Document, load_document
 from screener.rules import conditions, sense
 from screener.rules.conditions import All, AnyOf, Compare, Exists, Node, Op
-from screener.rules.rulebook import Rule, Rulebook, compile_document, content_hash, resolve_pack
+from screener.rules.identity import check_lock
+from screener.rules.rulebook import Rule, Rulebook, compile_document, resolve_pack
 from screener.rules.schema import Kind
 
 #: Beyond this many alternatives after expanding and/or, a condition is not analysed (never in practice).
 MAX_TERMS = 4096
-LOCK_SUFFIX = ".lock"
 
 Atom = Compare | Exists
 
@@ -260,81 +258,3 @@ def _check_engine(rulebook: Rulebook, doc: Document) -> list[Problem]:
             return []
     except EngineError as exc:
         return [Problem(p.message, doc.locate(("rules",)), "", "error") for p in exc.problems]
-
-
-# --- version lock -------------------------------------------------------------------------------
-
-
-@dataclass
-class Lock:
-    """The content hash recorded for each version of a pack."""
-
-    pack: str
-    versions: dict[str, str] = field(default_factory=dict)
-
-
-def lock_path(pack: Path) -> Path:
-    """``rules/x.yaml`` → ``rules/x.lock`` (not ``*.yaml``, so it is never mistaken for a pack)."""
-    return pack.with_suffix(LOCK_SUFFIX)
-
-
-def read_lock(pack: Path) -> Lock | None:
-    path = lock_path(pack)
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        versions = data["versions"]
-        if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
-            raise TypeError
-        return Lock(str(data.get("pack", "")), {str(k): v for k, v in versions.items()})
-    except (ValueError, KeyError, TypeError):
-        raise RuleError(
-            'the lock file is not {"pack": ..., "versions": {version: hash}}; delete it and run '
-            "'screen rules check --update-lock'",
-            Location(str(path)),
-        ) from None
-
-
-def check_lock(doc: Document, pack: Path) -> list[Problem]:
-    """A warning when the pack's current version is locked with a different content hash."""
-    data = doc.data if isinstance(doc.data, dict) else {}
-    version = data.get("version")
-    if not isinstance(version, str):
-        return []
-    try:
-        lock = read_lock(pack)
-    except RuleError as exc:
-        return [Problem(p.message, p.location, "", "warning") for p in exc.problems]
-    if lock is None or version not in lock.versions:
-        return []
-    now = content_hash(doc.data)
-    if lock.versions[version] == now:
-        return []
-    line, col = doc.value_locations.get(("version",), (0, 0))
-    message = (
-        f"the pack changed since version {version} was locked (content {lock.versions[version][:12]}, now {now[:12]}); "
-        "bump the version, or run 'screen rules check --update-lock' to accept the change"
-    )
-    return [Problem(message, Location(doc.file, line, col), "version", "warning")]
-
-
-def update_lock(pack: Path) -> Path:
-    """Record the pack's current version and content hash in its lock file; return the lock's path."""
-    from screener.files import atomic_write_text
-
-    doc = load_document(pack)
-    data = doc.data if isinstance(doc.data, dict) else {}
-    version, name = data.get("version"), data.get("name")
-    if not isinstance(version, str):
-        raise RuleError("the pack has no version to lock", doc.locate(("version",)))
-    try:
-        lock = read_lock(pack)
-    except RuleError:
-        lock = None
-    lock = lock or Lock(str(name or pack.stem))
-    lock.versions[version] = content_hash(doc.data)
-    path = lock_path(pack)
-    text = json.dumps({"pack": lock.pack, "versions": dict(sorted(lock.versions.items()))}, indent=2)
-    atomic_write_text(path, text + "\n")
-    return path

@@ -10,9 +10,8 @@ and reports every problem at once as ``file:line:col: rule-id: message``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from screener.profile.validation import located_problems
 from screener.resources import packaged
 from screener.rules import catalogue, conditions, packcache
 from screener.rules.catalogue import PackSchema
+from screener.rules.identity import canonical, content_hash, dev_label, locked_change, read_lock
 
 DEFAULT_PACK = "small-team-open-model"
 #: Variables a rationale or question may use besides the profile's own top-level fields.
@@ -147,6 +147,11 @@ class Rulebook:
     rules: tuple[Rule, ...]
     categories: tuple[str, ...] = field(default=())
     schema: PackSchema = field(default_factory=catalogue.builtin)  #: the fields its profiles may carry
+    content: str = ""  #: the pack's canonical JSON (what ``hash`` is taken of; the database keeps it)
+    #: Why this content is a development version of ``spec.version`` (see :mod:`screener.rules.identity`);
+    #: None for the released version.
+    dev: str | None = None
+    locked: bool = False  #: the pack's lock file records this content for its version
 
     @property
     def name(self) -> str:
@@ -154,7 +159,24 @@ class Rulebook:
 
     @property
     def version(self) -> str:
-        return self.spec.version
+        """The version label results carry: ``1.1.0``, or ``1.1.0+dev.fe40b0925a80`` for a development version."""
+        return dev_label(self.spec.version, self.hash) if self.dev else self.spec.version
+
+    def as_dev(self, why: str) -> Rulebook:
+        """This pack as a development version of its version, for the reason given."""
+        return dataclasses.replace(self, dev=why)
+
+    def dev_warning(self) -> Problem | None:
+        """The warning a screening with a development version gives (None for a released version)."""
+        if self.dev is None:
+            return None
+        return Problem(
+            f"{self.dev}: screened as the development version {self.name} {self.version}, kept apart from "
+            f"{self.spec.version}'s screenings; bump the version, or run 'screen rules check --update-lock' to "
+            f"make this content {self.spec.version}",
+            Location(str(self.path)),
+            level="warning",
+        )
 
     @functools.cached_property
     def knockout_weight(self) -> int:
@@ -219,13 +241,24 @@ def resolve_pack(path: str | Path | None) -> Path:
 
 
 def load_rulebook(path: str | Path | None = None) -> Rulebook:
-    """Load and validate a rule pack (the default pack when ``path`` is None)."""
+    """Load and validate a rule pack (the default pack when ``path`` is None).
+
+    A pack whose content differs from what its lock file records for its version is a
+    development version (:mod:`screener.rules.identity`).
+    """
     pack_path = resolve_pack(path)
     try:
         doc = packcache.load(pack_path)  # parsed once per pack text, then from the user's cache
     except ScreenerError as exc:
         raise RuleError(exc.problems) from None
-    return compile_document(doc, pack_path)
+    rulebook = compile_document(doc, pack_path)
+    lock = read_lock(pack_path)
+    locked = lock.versions.get(rulebook.spec.version) if lock else None
+    if lock is None or locked is None:
+        return rulebook
+    if locked == rulebook.hash:
+        return dataclasses.replace(rulebook, locked=True)
+    return rulebook.as_dev(locked_change(lock, rulebook.spec.version, rulebook.hash))
 
 
 def compile_document(doc: Document, path: Path) -> Rulebook:
@@ -259,7 +292,7 @@ def compile_document(doc: Document, path: Path) -> Rulebook:
     RuleError.collect(problems)
     assert spec is not None  # a shape error was collected above otherwise
     categories = tuple(dict.fromkeys(r.spec.category for r in rules))
-    return Rulebook(spec, path, content_hash(doc.data), tuple(rules), categories, schema)
+    return Rulebook(spec, path, content_hash(doc.data), tuple(rules), categories, schema, canonical(doc.data))
 
 
 def _schema(doc: Document, spec: PackSpec | None, problems: list[Problem]) -> PackSchema:
@@ -357,12 +390,6 @@ class _RuleCompiler:
             self.fail(index, spec.id, key, f"unknown template variable(s): {', '.join(unknown)}")
             return None
         return texts.Snippet(self.env, source)
-
-
-def content_hash(data: Any) -> str:
-    """sha256 of a pack's canonical JSON: reformatting the YAML does not change it, editing does."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _template_names(schema: PackSchema) -> frozenset[str]:

@@ -1,7 +1,9 @@
 """The screening database: SQLModel tables, SQLite by default, any SQLAlchemy URL (PostgreSQL).
 
-One row per (company, pack name, pack version): re-screening a company with the same pack
-updates its row, a new pack version adds a row and so keeps history. A row holds the result's
+One row per distinct screening (:mod:`screener.store.identity`): company, pack content, profile
+content and outcome. Re-screening unchanged input adds no row; new facts, a new pack or a new
+outcome add one, so the history is kept. Each pack's full content is stored by hash, so every
+stored verdict can be computed again from the database alone. A row holds the result's
 per-company part (:mod:`screener.store.packing`); what every result of a pack repeats (its
 rules' titles, categories, points, tags) is stored once per pack hash in ``pack_rules``, and the
 reads join the two back into the full result. Writes are transactional: a set of screenings is
@@ -30,7 +32,16 @@ from screener.store.database import (
     safe_url,
 )
 from screener.store.finding import Found, company_history, open_existing
-from screener.store.reading import history, latest, peers, summaries
+from screener.store.reading import (
+    history,
+    latest,
+    pack_condition,
+    pack_contents,
+    pages,
+    peers,
+    released,
+    summaries,
+)
 from screener.store.tables import PackRulesRow, Screening, ScreeningRead, ScreeningSummary
 from screener.store.writing import Encoded, save, save_encoded
 
@@ -55,7 +66,11 @@ __all__ = [
     "migrate",
     "normalise_url",
     "open_existing",
+    "pack_condition",
+    "pack_contents",
+    "pages",
     "peers",
+    "released",
     "safe_url",
     "save",
     "save_encoded",

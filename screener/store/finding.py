@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from screener.errors import Location, NotFoundError, did_you_mean
 from screener.store.database import connect_existing, default_url, normalise_url, safe_url
-from screener.store.reading import _reading, history
+from screener.store.reading import _reading, history, matches_pack
 from screener.store.tables import Screening, ScreeningRead
 
 #: How many companies a "matches several companies" message names.
@@ -92,9 +92,9 @@ def company_history(engine: Engine, company: str, pack: str | None = None) -> Fo
             found, partial = history(engine, keys[0][0]), True
     if not found:
         raise NotFoundError(f"no stored screening of {company!r}{_suggestion(engine, company)}", where)
-    rows = [r for r in found if pack is None or r.pack_name == pack]
+    rows = [r for r in found if pack is None or matches_pack(r, pack)]
     if not rows:
-        packs = ", ".join(sorted({r.pack_name for r in found}))
+        packs = ", ".join(sorted({f"{r.pack_name}@{r.pack_version}" for r in found}))
         raise NotFoundError(f"no stored screening of {company!r} under pack {pack!r} (it has: {packs})", where)
     return Found(rows, partial)
 

@@ -5,7 +5,8 @@ with the default pack, the same for every company screened under that pack. Stor
 nightly batch of millions wrote gigabytes of repeated text and spent most of its time doing so.
 So the database keeps:
 
-- per pack hash, the rules as a result shows them without an outcome (:class:`PackRules`), once;
+- per pack hash, the pack's full content and the rules as a result shows them without an outcome
+  (:class:`PackRules`), once;
 - per screening, its columns (company, pack, date, score, verdict, coverage, knockouts, matched
   rule ids, plausibility warnings) and :func:`details`: points, per-category figures, the rules that could not be
   evaluated and what they miss, any rendered rationales and questions, open questions, notes.
@@ -18,7 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from screener.rules.rulebook import Rulebook
 
 #: The fields of a rule that come from the pack, in the order a result lists them.
 RULE_FIELDS = ("id", "title", "category", "points", "knockout", "tags")
@@ -33,15 +37,28 @@ class PackRules:
     hash: str
     rules: list[dict[str, Any]]  #: per rule, RULE_FIELDS
     categories: list[str]
+    content: str | None = None  #: the pack's canonical JSON; None when not known (stored before 0004)
 
 
-def pack_rules(result: dict[str, Any]) -> PackRules:
-    """The pack's part of a result (the JSON form of a ScreeningResult)."""
+def pack_rules(result: dict[str, Any], content: str | None = None) -> PackRules:
+    """The pack's part of a result (the JSON form of a ScreeningResult), with the pack's content if known."""
     return PackRules(
         result["pack"]["hash"],
         [{name: rule[name] for name in RULE_FIELDS} for rule in result["rules"]],
         [category["category"] for category in result["categories"]],
+        content,
     )
+
+
+def of_rulebook(book: Rulebook) -> PackRules:
+    """The pack's part of every result under ``book``, with its content: what the database keeps of it."""
+    return PackRules(
+        book.hash,
+        [dict(zip(RULE_FIELDS, (r.id, r.spec.title, r.spec.category, r.points, r.knockout, list(r.spec.tags)),
+                  strict=True)) for r in book.rules],
+        list(book.categories),
+        book.content,
+    )  # fmt: skip
 
 
 def details(result: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from screener.rules.conditions import Node, decide
 from screener.screening.result import Outcome, Verdict
 from screener.screening.scoring import decided_despite, verdict_of
 from screener.screening.screener import Screener, open_questions
-from screener.store.packing import RULE_FIELDS, PackRules
+from screener.store.identity import outcome_hash
+from screener.store.packing import of_rulebook
 
 #: How many matched rules a ranked row lists as reasons.
 TOP_REASONS = 3
@@ -54,6 +55,7 @@ class Stored:
     details: bytes  #: the JSON of packing.details of the typed result without rationales
     checks: list[str]  #: the ids of the plausibility checks that warned, one per warning, in order
     warnings: bytes  #: the JSON of the result's warnings
+    outcome: str  #: store.identity.outcome_hash of the screening
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +79,7 @@ class StoredResults:
     def __init__(self, screener: Screener):
         self.screener = screener
         book = self.book = screener.rulebook
-        self.pack_rules = PackRules(
-            book.hash,
-            [dict(zip(RULE_FIELDS, (r.id, r.spec.title, r.spec.category, r.points, r.knockout, list(r.spec.tags)),
-                      strict=True)) for r in book.rules],
-            list(book.categories),
-        )  # fmt: skip
+        self.pack_rules = of_rulebook(book)
         self._category_of = {name: number for number, name in enumerate(book.categories)}
         self._ids = tuple(r.id for r in book.rules)
         # Reasons: for a fit, the positive rules, most points first; for a pass, knockouts and then
@@ -139,19 +136,18 @@ class StoredResults:
             questions = frame.questions[presence] = orjson.dumps(
                 open_questions(profile, list(frame.asks), self.book.schema)
             )
-        details = orjson.dumps(
-            {
-                "points": points,
-                "categories": [
-                    (earned[number], best_of, worst_of, matches[number], evaluable, count)
-                    for number, (best_of, worst_of, evaluable, count) in enumerate(frame.categories)
-                ],
-                "not_evaluable": orjson.Fragment(frame.not_evaluable),
-                "explained": {},
-                "questions": orjson.Fragment(questions),
-                "notes": notes,
-            }
-        )
+        parts = {
+            "points": points,
+            "categories": [
+                (earned[number], best_of, worst_of, matches[number], evaluable, count)
+                for number, (best_of, worst_of, evaluable, count) in enumerate(frame.categories)
+            ],
+            "not_evaluable": orjson.Fragment(frame.not_evaluable),
+            "explained": {},
+            "questions": orjson.Fragment(questions),
+            "notes": notes,
+        }
+        details = orjson.dumps(parts)
         reasons = []
         for index, title in self._against if verdict is Verdict.PASS else self._reasons:
             if index in fired and frame.scored[index] is not None:
@@ -160,11 +156,12 @@ class StoredResults:
                     break
         found = plausibility.check(profile, on)
         warnings = orjson.dumps([w.model_dump() for w in found]) if found else b"[]"
+        outcome = outcome_hash(score, verdict, frame.coverage, knockouts, matched, parts, warnings)
         key, domain, normalised = company_identities(name, website)
         identities = (f"name:{normalised}", f"domain:{domain}") if domain else (f"name:{normalised}",)
         return Stored(
             name, website, key, identities, score, verdict, frame.coverage, knockouts, reasons, matched, details,
-            [w.check for w in found], warnings,
+            [w.check for w in found], warnings, outcome,
         )  # fmt: skip
 
     def _build_frame(self, absent: frozenset[str], settled: frozenset[int]) -> _Frame:

@@ -1,7 +1,8 @@
 """The tables of the screening database and the models a stored screening is read back as.
 
 Base, table and read models are kept apart (as SQLModel's tutorials do): the columns once, the
-``screening`` and ``pack_rules`` tables, and what ``screen list`` (a summary) and ``history``
+``screening`` table (one row per distinct screening, :mod:`screener.store.identity`) and the
+``pack_rules`` table (each pack's content and rules, by content hash), and what ``screen list`` (a summary) and ``history``
 (the full result, joined) read.
 """
 
@@ -11,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -24,6 +25,8 @@ class ScreeningColumns(SQLModel):
     pack_name: str = Field(max_length=200)
     pack_version: str = Field(max_length=100)
     pack_hash: str = Field(max_length=64, foreign_key="pack_rules.hash")
+    profile_hash: str = Field(max_length=64)  #: sha256 of the profile snapshot (store.identity)
+    outcome_hash: str = Field(max_length=64)  #: sha256 of what the screen decided (store.identity)
     screened_on: dt.date = Field(index=True)
     score: float = Field(index=True)
     verdict: str = Field(index=True, max_length=20)
@@ -42,8 +45,13 @@ class ScreeningBase(ScreeningColumns):
 
 
 class Screening(ScreeningBase, table=True):
+    """One distinct screening of a company (``store.identity``): a re-run of unchanged input adds no row."""
+
     __tablename__ = "screening"
-    __table_args__ = (UniqueConstraint("company_key", "pack_name", "pack_version", name="uq_screening_company_pack"),)
+    __table_args__ = (
+        UniqueConstraint("company_key", "pack_hash", "profile_hash", "outcome_hash", name="uq_screening_identity"),
+        Index("ix_screening_pack", "pack_name", "pack_version", "pack_hash"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: NaiveDatetime  #: UTC
@@ -51,13 +59,16 @@ class Screening(ScreeningBase, table=True):
 
 
 class PackRulesRow(SQLModel, table=True):
-    """The rules of a pack as every result under it shows them (``packing.PackRules``), by pack hash."""
+    """A pack by content hash: its full content, and its rules as every result under it shows them (``packing.PackRules``)."""
 
     __tablename__ = "pack_rules"
 
     hash: str = Field(primary_key=True, max_length=64)
     rules: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     categories: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    #: The pack's canonical JSON (``rules.identity.canonical``), from which any verdict under it can be
+    #: computed again; None for a pack stored before migration 0004 and not screened with since.
+    content: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: NaiveDatetime  #: UTC
 
 

@@ -1,7 +1,10 @@
-"""Saving screenings: typed results or a batch's pre-encoded rows, upserted in one transaction.
+"""Saving screenings: typed results or a batch's pre-encoded rows, in one transaction.
 
-A row is keyed on (company, pack name, pack version); what every result of a pack repeats (its
-rules) is written once per pack hash into ``pack_rules`` (:mod:`screener.store.packing`).
+A row is one distinct screening, keyed on (company, pack hash, profile hash, outcome hash)
+(:mod:`screener.store.identity`): saving the same screening again adds no row, it only records
+the later screening date (and that screening's explanations). What every result of a pack repeats
+(its rules), and the pack's full content, are written once per pack hash into ``pack_rules``
+(:mod:`screener.store.packing`).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from screener.errors import Location, StoreError
+from screener.rules.rulebook import Rulebook
 from screener.screening.result import ScreeningResult
 from screener.store import packing
 from screener.store.database import reason, safe_url
+from screener.store.identity import outcome_hash, profile_hash
 from screener.store.tables import PackRulesRow, Screening
 
 
@@ -37,6 +42,8 @@ class Encoded:
     pack_name: str
     pack_version: str
     pack_hash: str
+    profile_hash: str
+    outcome_hash: str
     screened_on: dt.date
     score: float
     verdict: str
@@ -48,52 +55,59 @@ class Encoded:
     warnings: bytes  #: JSON: the result's plausibility warnings
 
 
-def save(engine: Engine, items: Iterable[tuple[ScreeningResult | dict[str, Any], dict[str, Any]]]) -> int:
-    """Insert or update screenings in one transaction; returns the count.
+def save(
+    engine: Engine, rulebook: Rulebook, items: Iterable[tuple[ScreeningResult | dict[str, Any], dict[str, Any]]]
+) -> int:
+    """Save screenings made with ``rulebook`` in one transaction; returns the count.
 
-    Each item is a result (typed, or its JSON form) and the
-    profile snapshot as JSON-ready data.
+    Each item is a result (typed, or its JSON form) and the profile snapshot as JSON-ready data.
     """
     rows: list[Encoded] = []
-    packs: dict[str, packing.PackRules] = {}
     for result, profile in items:
         data = result if isinstance(result, dict) else result.model_dump(mode="json")
+        if data["pack"]["hash"] != rulebook.hash:
+            raise ValueError(f"a result of pack {data['pack']['hash']} saved as made with {rulebook.hash}")
         rows.append(_encoded(data, profile))
-        packs.setdefault(data["pack"]["hash"], packing.pack_rules(data))
-    return save_encoded(engine, rows, list(packs.values()))
+    return save_encoded(engine, rows, [packing.of_rulebook(rulebook)])
 
 
 def save_encoded(
     engine: Engine,
     rows: Sequence[Encoded],
     packs: Sequence[packing.PackRules],
-    remove: Sequence[tuple[str, str, str]] = (),
+    remove: Sequence[tuple[str, str, str, dt.date]] = (),
 ) -> int:
-    """Insert or update encoded screenings, and the rules of their packs, in one transaction; returns the count.
+    """Save encoded screenings, and the packs they were made with, in one transaction; returns the count.
 
-    ``packs`` must hold the rules of every pack hash the rows name (a pack already stored is kept).
-    ``remove``: (company key, pack name, pack version) of rows to delete in the same transaction.
+    ``packs`` must hold every pack hash the rows name, with its content (a pack already stored is
+    kept; one stored before its content was kept gets it). ``remove``: (company key, pack hash,
+    profile hash, screening date) of rows to delete in the same transaction.
     """
     if not rows and not remove:
         return 0
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     # Sorted by key so that concurrent writers lock rows in one order and cannot deadlock.
-    rows = sorted(rows, key=lambda r: (r.company_key, r.pack_name, r.pack_version))
+    rows = sorted(rows, key=lambda r: (r.company_key, r.pack_hash, r.profile_hash, r.outcome_hash))
     try:
         with engine.begin() as connection:
             if remove:
                 table = Screening.__table__  # type: ignore[attr-defined]
-                connection.execute(
-                    table.delete().where(
-                        tuple_(table.c.company_key, table.c.pack_name, table.c.pack_version).in_(sorted(set(remove)))
-                    )
-                )
+                identity = tuple_(table.c.company_key, table.c.pack_hash, table.c.profile_hash, table.c.screened_on)
+                connection.execute(table.delete().where(identity.in_(sorted(set(remove)))))
             if not rows:
                 return 0
+            if any(p.content is None for p in packs):
+                raise ValueError("a pack is saved without its content")
+            insert = _insert(engine, PackRulesRow)
             connection.execute(
-                _insert(engine, PackRulesRow).on_conflict_do_nothing(index_elements=["hash"]),
-                [{"hash": p.hash, "rules": p.rules, "categories": p.categories, "created_at": now} for p in packs],
-            )
+                insert.on_conflict_do_update(
+                    index_elements=["hash"],
+                    set_={"content": insert.excluded.content},
+                    where=PackRulesRow.__table__.c.content.is_(None),  # type: ignore[attr-defined]
+                ),
+                [{"hash": p.hash, "rules": p.rules, "categories": p.categories, "content": p.content,
+                  "created_at": now} for p in packs],
+            )  # fmt: skip
             if engine.dialect.name == "sqlite":
                 # The driver directly: SQLAlchemy's per-value processing cost more than SQLite's own
                 # insert. Values are stored exactly as SQLAlchemy stores them (dates as ISO text).
@@ -112,13 +126,20 @@ def save_encoded(
 
 
 _COLUMNS = (
-    "company_key", "company_name", "website", "pack_name", "pack_version", "pack_hash", "screened_on", "score",
-    "verdict", "coverage", "knockouts", "matched", "profile", "details", "warnings", "created_at", "updated_at",
+    "company_key", "company_name", "website", "pack_name", "pack_version", "pack_hash", "profile_hash",
+    "outcome_hash", "screened_on", "score", "verdict", "coverage", "knockouts", "matched", "profile", "details",
+    "warnings", "created_at", "updated_at",
 )  # fmt: skip
 
+#: What identifies a row (``store.identity``): the unique index.
+IDENTITY = ("company_key", "pack_hash", "profile_hash", "outcome_hash")
 
-#: A re-screening keeps the row's identity and creation time, and replaces everything else.
-_UPDATED = tuple(c for c in _COLUMNS if c not in {"created_at", "company_key", "pack_name", "pack_version"})
+#: The same screening made again keeps the row and its creation time; the row then records the
+#: later screening: its date, its explanations (rationales rendered as of that date), and the
+#: pack's label (a development version's content, locked since, is the release). Score, verdict and
+#: everything else that decides are the same by the outcome hash. Made again as of an earlier
+#: date, it changes nothing.
+_UPDATED = tuple(c for c in _COLUMNS if c not in {"created_at", *IDENTITY})
 
 
 _SQLITE_UPSERT = " ".join(
@@ -126,14 +147,16 @@ _SQLITE_UPSERT = " ".join(
         "INSERT INTO screening",
         "(" + ", ".join(_COLUMNS) + ")",
         "VALUES (" + ", ".join("?" for _ in _COLUMNS) + ")",
-        "ON CONFLICT (company_key, pack_name, pack_version) DO UPDATE SET",
+        "ON CONFLICT (" + ", ".join(IDENTITY) + ") DO UPDATE SET",
         ", ".join(c + " = excluded." + c for c in _UPDATED),
+        "WHERE excluded.screened_on >= screening.screened_on",
     )
 )
 
 
-def _plain(row: Encoded) -> tuple[str, str, str | None, str, str, str]:
-    return (row.company_key, row.company_name, row.website, row.pack_name, row.pack_version, row.pack_hash)
+def _plain(row: Encoded) -> tuple[str, str, str | None, str, str, str, str, str]:
+    return (row.company_key, row.company_name, row.website, row.pack_name, row.pack_version, row.pack_hash,
+            row.profile_hash, row.outcome_hash)  # fmt: skip
 
 
 def _insert(engine: Engine, model: type[SQLModel]) -> Any:
@@ -147,9 +170,11 @@ def _insert(engine: Engine, model: type[SQLModel]) -> Any:
 
 def _upsert(engine: Engine) -> Any:
     statement = _insert(engine, Screening)
+    table = Screening.__table__  # type: ignore[attr-defined]
     return statement.on_conflict_do_update(
-        index_elements=["company_key", "pack_name", "pack_version"],
+        index_elements=list(IDENTITY),
         set_={c: statement.excluded[c] for c in _UPDATED},
+        where=statement.excluded.screened_on >= table.c.screened_on,
     )
 
 
@@ -158,7 +183,7 @@ def _values(row: Encoded, now: dt.datetime) -> dict[str, Any]:
 
     # orjson.Fragment: the JSON columns' serialiser (_dumps) writes already encoded JSON as it is.
     return {
-        **dict(zip(_COLUMNS[:6], _plain(row), strict=True)),
+        **dict(zip(_COLUMNS[:8], _plain(row), strict=True)),
         "screened_on": row.screened_on,
         "score": row.score,
         "verdict": row.verdict,
@@ -177,6 +202,10 @@ def _encoded(result: dict[str, Any], profile: dict[str, Any]) -> Encoded:
     import orjson
 
     company, pack = result["company"], result["pack"]
+    details = packing.details(result)
+    knockouts = list(result["knockouts"])
+    matched = [r["id"] for r in result["rules"] if r["outcome"] == "matched"]
+    warnings = orjson.dumps(result["warnings"])
     return Encoded(
         company_key=company["key"],
         company_name=company["name"],
@@ -184,13 +213,17 @@ def _encoded(result: dict[str, Any], profile: dict[str, Any]) -> Encoded:
         pack_name=pack["name"],
         pack_version=pack["version"],
         pack_hash=pack["hash"],
+        profile_hash=profile_hash(profile),
+        outcome_hash=outcome_hash(
+            result["score"], result["verdict"], result["coverage"], knockouts, matched, details, warnings
+        ),
         screened_on=dt.date.fromisoformat(result["screened_on"]),
         score=result["score"],
         verdict=result["verdict"],
         coverage=result["coverage"],
-        knockouts=orjson.dumps(list(result["knockouts"])),
-        matched=orjson.dumps([r["id"] for r in result["rules"] if r["outcome"] == "matched"]),
+        knockouts=orjson.dumps(knockouts),
+        matched=orjson.dumps(matched),
         profile=orjson.dumps(profile),
-        details=orjson.dumps(packing.details(result)),
-        warnings=orjson.dumps(result["warnings"]),
+        details=orjson.dumps(details),
+        warnings=warnings,
     )

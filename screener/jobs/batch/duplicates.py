@@ -22,9 +22,9 @@ class Index:
     Records that share a website domain or a normalised name are one company, transitively: a
     record can join two companies seen apart so far (one by domain, one by name) into one. Each
     such company is a group, numbered by the position of its first record. Per identity
-    (``domain:…``, ``name:…``) its group; per group the best record so far (rank, position, place
-    in the input, company key, verdict, whether it wrote a memo); per losing record its group, its
-    own company key and whether it wrote a memo.
+    (``domain:…``, ``name:…``, ``key:…``) its group; per group the best record so far (rank,
+    position, place in the input, company key, verdict, whether it wrote a memo, its profile hash);
+    per losing record its group, its own company key, whether it wrote a memo and its profile hash.
     """
 
     def __init__(self, path: Path):
@@ -37,8 +37,8 @@ class Index:
             PRAGMA synchronous = OFF;
             CREATE TABLE identity (identity TEXT PRIMARY KEY, grp INT) WITHOUT ROWID;
             CREATE TABLE best (grp INTEGER PRIMARY KEY, r1 INT, r2 INT, r3 INT, seq INT, source TEXT, line INT,
-                               key TEXT, verdict TEXT, memo INT);
-            CREATE TABLE lost (seq INTEGER PRIMARY KEY, grp INT, key TEXT, memo INT);
+                               key TEXT, verdict TEXT, memo INT, content TEXT);
+            CREATE TABLE lost (seq INTEGER PRIMARY KEY, grp INT, key TEXT, memo INT, content TEXT);
             CREATE INDEX identity_grp ON identity (grp);  -- merging groups moves their identities
             CREATE INDEX lost_grp ON lost (grp);
             CREATE TEMP TABLE offered (identity TEXT, seq INT);  -- the chunk being offered
@@ -83,8 +83,8 @@ class Index:
     def _add(self, offers: list[Offer]) -> None:
         """Take in records of companies not seen before."""
         self.db.executemany(
-            "INSERT INTO best VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(o.seq, *o.rank, o.seq, o.source, o.line, o.key, o.verdict, o.memo) for o in offers],
+            "INSERT INTO best VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(o.seq, *o.rank, o.seq, o.source, o.line, o.key, o.verdict, o.memo, o.content) for o in offers],
         )
         self.db.executemany("INSERT INTO identity VALUES (?, ?)", [(i, o.seq) for o in offers for i in o.identities])
 
@@ -98,13 +98,14 @@ class Index:
         group, merged = groups[0], groups[1:]
         losers = []
         for other in merged:  # the record joins companies seen apart: they become one
-            r1, r2, r3, seq, source, line, key, verdict, memo = db.execute(
-                "SELECT r1, r2, r3, seq, source, line, key, verdict, memo FROM best WHERE grp = ?", (other,)
+            r1, r2, r3, seq, source, line, key, verdict, memo, content = db.execute(
+                "SELECT r1, r2, r3, seq, source, line, key, verdict, memo, content FROM best WHERE grp = ?", (other,)
             ).fetchone()
             db.execute("DELETE FROM best WHERE grp = ?", (other,))
             db.execute("UPDATE identity SET grp = ? WHERE grp = ?", (group, other))
             db.execute("UPDATE lost SET grp = ? WHERE grp = ?", (group, other))
-            losers.append(self._meet(group, Offer(key, (), (r1, r2, r3), seq, source, line, verdict, bool(memo))))
+            held = Offer(key, (), (r1, r2, r3), seq, source, line, verdict, bool(memo), content)
+            losers.append(self._meet(group, held))
         db.executemany("INSERT OR IGNORE INTO identity VALUES (?, ?)", [(i, group) for i in offer.identities])
         losers.append(self._meet(group, offer))
         return losers
@@ -112,33 +113,38 @@ class Index:
     def _meet(self, group: int, offer: Offer) -> tuple[str, bool]:
         """The group's best record against ``offer``: the lower rank is lost. Returns its verdict and memo."""
         db = self.db
-        held = db.execute("SELECT r1, r2, r3, seq, key, verdict, memo FROM best WHERE grp = ?", (group,)).fetchone()
+        held = db.execute(
+            "SELECT r1, r2, r3, seq, key, verdict, memo, content FROM best WHERE grp = ?", (group,)
+        ).fetchone()
         if tuple(held[:3]) >= offer.rank:
-            loser = (offer.seq, offer.key, offer.verdict, offer.memo)
+            loser = (offer.seq, offer.key, offer.verdict, offer.memo, offer.content)
         else:
-            loser = (held[3], held[4], held[5], bool(held[6]))
+            loser = (held[3], held[4], held[5], bool(held[6]), held[7])
             db.execute(
-                "UPDATE best SET r1 = ?, r2 = ?, r3 = ?, seq = ?, source = ?, line = ?, key = ?, verdict = ?, memo = ? "
-                "WHERE grp = ?",
-                (*offer.rank, offer.seq, offer.source, offer.line, offer.key, offer.verdict, offer.memo, group),
-            )
-        db.execute("INSERT INTO lost VALUES (?, ?, ?, ?)", (loser[0], group, loser[1], loser[3]))
+                "UPDATE best SET r1 = ?, r2 = ?, r3 = ?, seq = ?, source = ?, line = ?, key = ?, verdict = ?, memo = ?, "
+                "content = ? WHERE grp = ?",
+                (*offer.rank, offer.seq, offer.source, offer.line, offer.key, offer.verdict, offer.memo,
+                 offer.content, group),
+            )  # fmt: skip
+        db.execute("INSERT INTO lost VALUES (?, ?, ?, ?, ?)", (loser[0], group, loser[1], loser[3], loser[4]))
         return loser[2], loser[3]
 
     def settlements(self) -> Iterator[Settlement]:
         """Every record of a company seen more than once, in input order."""
         rows = self.db.execute(
             """
-            SELECT lost.seq, best.key, lost.key, best.source, best.line, lost.memo, 0 FROM lost JOIN best USING (grp)
+            SELECT lost.seq, best.key, lost.key, best.source, best.line, lost.memo, 0, lost.content, best.content
+            FROM lost JOIN best USING (grp)
             UNION ALL
             SELECT best.seq, best.key, best.key, best.source, best.line,
-                   EXISTS (SELECT 1 FROM lost WHERE lost.grp = best.grp AND lost.key = best.key AND lost.memo), 1
+                   EXISTS (SELECT 1 FROM lost WHERE lost.grp = best.grp AND lost.key = best.key AND lost.memo), 1,
+                   best.content, best.content
             FROM best WHERE EXISTS (SELECT 1 FROM lost WHERE lost.grp = best.grp)
             ORDER BY 1
             """
         )
-        for seq, key, own_key, source, line, memo, won in rows:
-            yield Settlement(seq, key, own_key, source, line, bool(memo), bool(won))
+        for seq, key, own_key, source, line, memo, won, content, kept in rows:
+            yield Settlement(seq, key, own_key, source, line, bool(memo), bool(won), content, kept)
 
     def lost(self, seq: int) -> bool:
         """Whether the record at position ``seq`` lost to another record of its company."""
@@ -158,6 +164,8 @@ class Settlement(NamedTuple):
     line: int
     memo: bool  #: a loser: whether it wrote a memo; the winner: whether a loser wrote one at its key
     won: bool
+    content: str = ""  #: this record's profile hash (store.identity), when a database is written
+    kept_content: str = ""  #: the profile hash of the record kept
 
 
 class Offer(NamedTuple):
@@ -171,3 +179,4 @@ class Offer(NamedTuple):
     line: int
     verdict: str
     memo: bool  #: whether its memo was written
+    content: str = ""  #: its profile hash (store.identity), when a database is written: which row it wrote

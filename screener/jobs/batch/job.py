@@ -110,6 +110,10 @@ def run_batch(request: BatchRequest) -> BatchSummary:
 
         database = store.connect(request.database or None)  # creates/migrates the schema once, before workers
         summary.database = store.safe_url(str(database.url))
+        rulebook = store.released(database, rulebook)
+    warning = rulebook.dev_warning()
+    if warning is not None:
+        summary.warnings.append(warning)
     config = WorkerConfig(
         rulebook, mapping, dict(request.rates), request.on, request.database, request.memos,
         request.memo_verdict, request.templates, request.template, request.force, request.duplicates, request.strict,

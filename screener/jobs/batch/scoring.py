@@ -33,9 +33,9 @@ from screener.jobs.mapping import Mapping as ColumnMapping
 from screener.profile import plausibility
 from screener.profile.checks import CHECKS, DataWarning
 from screener.profile.derived import filled
-from screener.profile.model import Profile
 from screener.rules.rulebook import Rulebook
 from screener.screening.result import Verdict
+from screener.store.identity import profile_hash
 from screener.store.stored import Stored
 
 
@@ -162,6 +162,11 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
                 kept.append(str(edited))
                 memo = False
         as_of = profile.as_of.toordinal() if profile.as_of else 0
+        content = ""
+        if state.store is not None:
+            snapshot = type(profile).__pydantic_serializer__.to_json(profile)
+            content = profile_hash(snapshot)
+            saved.append(encoded(book, config.on, stored, snapshot, content))
         offers.append(
             Offer(
                 stored.key,
@@ -172,10 +177,9 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
                 raw.line,
                 verdict,
                 memo,
+                content,
             )
         )
-        if state.store is not None:
-            saved.append(encoded(book, config.on, stored, profile))
     if state.store is not None:
         from screener import store
 
@@ -196,12 +200,15 @@ def strict_errors(raw: RawRecord, found: list[DataWarning]) -> list[dict[str, An
 _CHECK_ORDER = {check_id: number for number, check_id in enumerate(CHECKS)}
 
 
-def encoded(book: Rulebook, on: dt.date, stored: Stored, profile: Profile) -> Any:
-    """The database row of a screening: a ``store.Encoded`` (store is imported only when a database is used)."""
+def encoded(book: Rulebook, on: dt.date, stored: Stored, snapshot: bytes, content: str) -> Any:
+    """The database row of a screening: a ``store.Encoded`` (store is imported only when a database is used).
+
+    ``snapshot`` is the profile's JSON, ``content`` its ``store.identity.profile_hash``.
+    """
     from screener import store
 
     return store.Encoded(
-        stored.key, stored.name, stored.website, book.name, book.version, book.hash, on, stored.score,
-        stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts), orjson.dumps(stored.matched),
-        type(profile).__pydantic_serializer__.to_json(profile), stored.details, stored.warnings,
+        stored.key, stored.name, stored.website, book.name, book.version, book.hash, content, stored.outcome, on,
+        stored.score, stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts),
+        orjson.dumps(stored.matched), snapshot, stored.details, stored.warnings,
     )  # fmt: skip

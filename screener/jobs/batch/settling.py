@@ -1,13 +1,14 @@
-"""Settling duplicates, after the scoring pass: losers rejected, winners saved (and memos drafted) again.
+"""Settling duplicates, after the scoring pass: losers rejected and their rows removed, winners' memos drafted again.
 
 Every record is scored as it comes, before it is known whether a later record of the same
 company beats it, so that no record is validated twice. When the pass found duplicates, the
 inputs are read again: each losing record goes to the rejects file naming the record that won
-and why, and each winner of a duplicated company is scored again and saved (a loser may have
-overwritten its row, whichever worker saved last), its memo rendered again or a loser's memo
-removed. A loser whose own key differs (matched on the other identity) has the row and memo it
-wrote under that key removed. Deal data has few duplicates, so this costs little; without any,
-nothing is read twice.
+and why, and the row it saved is removed (a row is one distinct screening, so a loser's facts
+made a row of their own beside the winner's; one with exactly the winner's facts is the winner's
+row). Each winner of a duplicated company has its memo rendered again (a loser may have written
+one at its key), or a loser's memo removed. A loser whose own key differs (matched on the other
+identity) has the memo it wrote under that key removed. Deal data has few duplicates, so this
+costs little; without any, nothing is read twice.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from screener.jobs.batch.duplicates import Index
 from screener.jobs.batch.memos import drafts, kept, remove_memo, write_memo
 from screener.jobs.batch.rejects import raw_data, write_reject
 from screener.jobs.batch.request import BatchRequest, BatchSummary, DuplicateRule, rejects_path
-from screener.jobs.batch.scoring import encoded
 from screener.jobs.batch.workers import (
     Workers,
     chunks,
@@ -40,12 +40,12 @@ def settle(
     summary: BatchSummary,
     index: Index,
 ) -> None:
-    """Reject the losers naming their winner; score, save and memo the winners again.
+    """Reject the losers naming their winner and remove the rows they saved; memo the winners again.
 
     A loser whose own company key differs from the winner's (matched on the other identity) left
-    a row and perhaps a memo under its own key: those are removed.
+    perhaps a memo under its own key: it is removed.
     """
-    again = request.database is not None or request.memos is not None
+    database, memos = request.database is not None, request.memos is not None
 
     def work() -> Iterator[Settling]:
         pending = index.settlements()
@@ -59,14 +59,17 @@ def settle(
                 continue
             current, settlement = settlement, next(pending, None)
             if current.won:
-                if again:
-                    yield Settling(raw, current.memo)
+                if memos and current.memo:  # a loser wrote a memo at its key: the winner's is drafted again
+                    yield Settling(raw, True)
                 continue
-            if current.own_key != current.key:
+            elsewhere = current.own_key != current.key
+            if elsewhere:
                 # Name keys have no dots: both are domains, so the name (perhaps via a third record) joined them.
                 across[0] += "." in current.own_key and "." in current.key
-                if again:
-                    yield Settling(None, current.memo, current.own_key)
+            row = database and (elsewhere or current.content != current.kept_content)
+            memo = memos and elsewhere and current.memo
+            if row or memo:
+                yield Settling(None, memo, current.own_key, current.content if row else None)
             where = f"{current.source}:{current.line}" if current.line else current.source
             write_reject(
                 rejects, raw.source, raw.line, raw_data(raw),
@@ -102,24 +105,26 @@ _SAME = {
 
 
 class Settling(NamedTuple):
-    """Work for settling: a winner to score, save and memo again, or what a loser left under its own key."""
+    """Work for settling: a winner to memo again, or what a loser left (a row, a memo under its own key)."""
 
     raw: RawRecord | None  #: the winner's record; None: a loser's leftovers to remove
-    memo: bool  #: a winner: whether a loser wrote a memo at its key; a loser: whether it wrote one
+    memo: bool  #: a winner: whether a loser wrote a memo at its key; a loser: whether to remove its memo
     own_key: str | None = None  #: a loser's own company key
+    content: str | None = None  #: a loser's profile hash, when its row is to be removed
 
 
 def settle_chunk(work: list[Settling]) -> list[Problem]:
-    """Score and save again the winners of duplicated companies, rewrite or remove their memos; remove
-    what losers left under their own keys. The chunk's database changes are one transaction."""
+    """Rewrite or remove the memos of winners of duplicated companies; remove the rows losers saved and
+    the memos they wrote under their own keys. The chunk's database changes are one transaction."""
     state = worker_state()
     config = state.config
     book = state.screener.rulebook
-    saved, removed, changed = [], [], []
-    for raw, stale_memo, own_key in work:
+    removed, changed = [], []
+    for raw, stale_memo, own_key, content in work:
         if raw is None:
             assert own_key is not None
-            removed.append((own_key, book.name, book.version))
+            if content is not None:
+                removed.append((own_key, book.hash, content, config.on))
             if stale_memo:
                 changed.extend(remove_memo(state, own_key))
             continue
@@ -145,10 +150,8 @@ def settle_chunk(work: list[Settling]) -> list[Problem]:
                     changed.append(kept(edited))
         elif stale_memo:
             changed.extend(remove_memo(state, stored.key))
-        if state.store is not None:
-            saved.append(encoded(book, config.on, stored, profile))
-    if state.store is not None:
+    if state.store is not None and removed:
         from screener import store
 
-        store.save_encoded(state.store, saved, [state.stored.pack_rules], remove=removed)
+        store.save_encoded(state.store, [], [], remove=removed)
     return changed
