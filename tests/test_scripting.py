@@ -252,3 +252,27 @@ def test_shell_completion_offers_commands_files_and_choices(tmp_path: Path) -> N
         env = {**os.environ, "_SCREEN_COMPLETE": f"{shell}_source"}
         script = subprocess.run([SCREEN], env=env, capture_output=True, text=True, timeout=60).stdout
         assert script.startswith(start), shell
+
+
+def test_batch_reads_json_lines_from_standard_input_and_prints_ranked_rows(run, tmp_path: Path) -> None:
+    deals = (FIXTURES.parent / "examples" / "deals.jsonl").read_text()
+    bad = '{"name": "Bad Stage", "stage": "Series D"}\n'
+    result = run("batch", "-", "--out", "-", "--no-db", "--on", "2026-11-27", input=deals + bad)
+    assert result.exit_code == ExitCode.REJECTS
+    rows = [json.loads(line) for line in result.stdout.splitlines()]  # the rows alone: the summary is on stderr
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5] and {r["source"] for r in rows} == {"<stdin>"}
+    assert "results: standard output" in result.stderr
+    (reject,) = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert (reject["source"], reject["errors"][0]["location"]) == ("<stdin>", "<stdin>:6")
+    assert not (tmp_path / "-").exists()
+    twice = run("batch", "-", "--out", "-", "--out-format", "csv", "--no-db", "--format", "json", input=deals + deals)
+    assert twice.exit_code == 0, twice.output
+    assert twice.stdout.splitlines()[0].startswith("rank,name,key,")  # duplicates settled: stdin was read twice
+    assert len(twice.stdout.splitlines()) == 6
+    assert json.loads(twice.stderr[twice.stderr.index("{") :])["duplicates"] == 5
+
+
+def test_batch_prints_nothing_on_standard_output_when_it_fails(run) -> None:
+    result = run("batch", "-", "--out", "-", "--no-db", "--rules", "nope.yaml", input='{"name": "X"}\n')
+    assert result.exit_code == ExitCode.RULE_ERROR
+    assert result.stdout == ""

@@ -26,17 +26,26 @@ from screener.cli.common import (
     strict_option,
     templates_option,
 )
+from screener.cli.streams import batch_streams, shown
 from screener.errors import ExitCode
 
 _VERDICTS = ("strong-fit", "review", "pass")
 
 
 @click.command("batch")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))  # '-': JSON Lines on stdin
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Ranked results, one row per company: .csv, .jsonl or .parquet (parquet: pip install 'screener[parquet]').",
+    help="Ranked results, one row per company: .csv, .jsonl or .parquet (parquet: pip install 'screener[parquet]'); "
+    "- prints them (JSON Lines, or --out-format csv) and the summary goes to stderr.",
+)
+@click.option(
+    "--out-format",
+    type=click.Choice(("jsonl", "csv")),
+    default="jsonl",
+    show_default=True,
+    help="With --out -: the format printed.",
 )
 @click.option(
     "--rejects",
@@ -100,6 +109,7 @@ _VERDICTS = ("strong-fit", "review", "pass")
 def batch_command(
     inputs: tuple[Path, ...],
     out: Path | None,
+    out_format: str,
     rejects: Path | None,
     rules: Path | None,
     mapping: Path | None,
@@ -136,14 +146,17 @@ def batch_command(
       screen batch examples/deals.jsonl --out ranked.csv
       screen batch examples/profiles/ examples/crunchbase.csv --out ranked.jsonl
       screen batch examples/deals.jsonl --workers 2 --db sqlite:///deals.db --memos memos/
+      cat examples/deals.jsonl | screen batch - --out - --no-db > ranked.jsonl
     """
     from screener.config import load_settings
     from screener.jobs.batch import BatchRequest, DuplicateRule, run_batch
     from screener.screening.result import Verdict
 
     settings = load_settings(config, fx)
+    streams = batch_streams(inputs, out, out_format, rejects)  # '-': standard input, standard output
+    files, out, rejects = click.get_current_context().with_resource(streams)
     request = BatchRequest(
-        inputs=list(inputs),
+        inputs=files,
         on=on or dt.date.today(),
         out=out,
         rejects=rejects,
@@ -186,7 +199,7 @@ def batch_command(
             checks = ", ".join(f"{check} {count}" for check, count in summary.data_warnings.items())
             click.echo(f"data warnings: {summary.warned} companies ({checks}); see the warnings column")
         if summary.out:
-            click.echo(f"results: {summary.out}")
+            click.echo(f"results: {shown(summary.out)}")
         if summary.rejected or summary.duplicates:
             click.echo(f"rejects: {summary.rejects}")
         if summary.database:

@@ -82,6 +82,11 @@ class Record:
         return self.profile is not None
 
 
+#: Copies of standard input (``screen batch -``), each read like a JSON Lines file, and the name its
+#: records are located in: ``<stdin>:3: ...`` rather than a temporary file's path.
+STDIN_COPIES: dict[Path, str] = {}
+
+
 def expand(paths: Iterable[Path]) -> list[Path]:
     """The input files: named files as given, folders searched (recursively, sorted) for known types.
 
@@ -149,7 +154,7 @@ def read_raw(
     """
     seq = 0
     for path in files:
-        suffix, source = path.suffix.lower(), str(path)
+        suffix, source = path.suffix.lower(), STDIN_COPIES.get(path, str(path))
         if suffix == ".jsonl":
             try:
                 for number, text in iter_json_lines(path):
