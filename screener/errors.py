@@ -27,6 +27,8 @@ class ExitCode(enum.IntEnum):
     REJECTS = 7  #: a batch finished but some records were rejected (see the rejects file)
     NOT_FOUND = 8  #: what was asked for is not in the database (e.g. ``screen memo --from-db``)
     MISMATCH = 9  #: ``screen verify``: a stored screening differs from what its stored profile and pack give
+    INTERRUPTED = 130  #: stopped by Ctrl-C (SIGINT); a batch says what it had done and how to finish
+    TERMINATED = 143  #: stopped by SIGTERM; likewise
 
 
 @dataclass(frozen=True, order=True)
@@ -133,6 +135,30 @@ class StoreError(ScreenerError):
     """The screening database cannot be opened or written."""
 
     exit_code = ExitCode.STORE_ERROR
+
+
+class UsageError(ScreenerError):
+    """Options that contradict each other or the inputs (e.g. an output that would replace an input)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class WorkerError(ConfigError):
+    """A worker process died (the out-of-memory killer, a signal): the environment stopped the job."""
+
+
+class Stopped(ScreenerError):
+    """A job stopped by a signal (Ctrl-C or SIGTERM) before it finished; exit code 128 + the signal."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = signum
+        name = signal.Signals(signum).name
+        self.exit_code = ExitCode.INTERRUPTED if name == "SIGINT" else ExitCode.TERMINATED
+        if name not in {"SIGINT", "SIGTERM"}:
+            self.exit_code = 128 + signum  # type: ignore[assignment]
+        super().__init__(f"stopped by {name}" + (" (Ctrl-C)" if name == "SIGINT" else ""))
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

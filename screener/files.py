@@ -1,15 +1,21 @@
-"""Writing files so that a crash or Ctrl-C never leaves a half-written one behind.
+"""Writing files so that a crash, a full disk or Ctrl-C never leaves a half-written one behind.
 
 Content goes to a temporary file in the target's folder, is flushed to disk, and then
-atomically renamed over the target. File names derived from user text (company names) are
-slugified and checked to stay inside their folder.
+atomically renamed over the target. A temporary file is locked (``flock``) for as long as the
+process that writes it lives, so that a later run can tell one left behind by ``kill -9`` from
+one being written right now, and remove it (:func:`remove_stale`). A write that fails (a full
+disk, a folder that cannot be written) is a ConfigError naming the target, never a traceback.
+File names derived from user text (company names) are slugified and checked to stay inside
+their folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -18,32 +24,116 @@ from slugify import slugify
 
 from screener.errors import ConfigError, Location
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover (Windows: no advisory locks, so nothing is ever taken for stale)
+    fcntl = None  # type: ignore[assignment]
+
+
+def _failed(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"cannot write: {exc.strerror or exc}", Location(str(path)))
+
+
+class _Guarded:
+    """A file handle whose write errors are ConfigErrors naming the target (and are remembered)."""
+
+    def __init__(self, handle: IO[Any], target: Path):
+        self._handle = handle
+        self._target = target
+        self.failed = False
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as exc:
+            self.failed = True
+            raise _failed(self._target, exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+
+class Staged:
+    """A file written beside ``path`` under a temporary name, locked, until :meth:`commit` or :meth:`discard`.
+
+    ``mode`` "w" writes UTF-8 text, "wb" bytes. :meth:`commit` flushes it to disk and renames it
+    over ``path``; until then ``path`` is untouched. Used directly to write several files first
+    and commit them together once something else (a database transaction) has succeeded.
+    """
+
+    def __init__(self, path: Path, mode: str = "w", newline: str | None = None):
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            raise ConfigError(f"cannot write here: {exc.strerror or exc}", Location(str(path))) from None
+        self.temp = Path(temp)
+        # The lock lives on a second descriptor so that it outlasts closing the file, up to the rename.
+        self._lock = _lock(fd)
+        handle = os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8", newline=newline)
+        self.handle = _Guarded(handle, path)
+        self.done = False
+
+    def commit(self) -> None:
+        """Flush to disk and rename over the target (with the mode of the file it replaces)."""
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+            # mkstemp creates the file readable by its owner only; the result should have the mode
+            # of the file it replaces, or that of any new file (memo folders are shared).
+            self.temp.chmod(_mode_for(self.path))
+            self.temp.replace(self.path)
+        except OSError as exc:
+            self.discard()
+            raise _failed(self.path, exc) from None
+        self._release()
+
+    def discard(self) -> None:
+        """Remove the temporary file; the target stays as it was."""
+        with contextlib.suppress(OSError):
+            self.handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.temp.unlink()
+        self._release()
+
+    def _release(self) -> None:
+        if not self.done:
+            self.done = True
+            if self._lock is not None:
+                os.close(self._lock)
+
+
+def _lock(fd: int) -> int | None:
+    if fcntl is None:
+        return None
+    lock = os.dup(fd)
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a file just created: nobody else holds it
+    return lock
+
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO[Any]]:
+def atomic_writer(
+    path: Path, mode: str = "w", newline: str | None = None, *, keep_on_error: bool = False
+) -> Iterator[IO[Any]]:
     """Open a temporary file that replaces ``path`` only if the block finishes without error.
 
-    ``mode`` "w" writes UTF-8 text, "wb" bytes. A folder that cannot be created or written is a
-    ConfigError naming it, not a traceback.
+    ``keep_on_error``: replace ``path`` with what was written also when the block fails or is
+    interrupted (for a file whose lines are each complete, such as a batch's rejects), unless
+    writing the file itself failed. A folder that cannot be created or written, or a write that
+    fails, is a ConfigError naming ``path``.
     """
+    staged = Staged(path, mode, newline)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ConfigError(f"cannot write here: {exc.strerror or exc}", Location(str(path))) from None
-    try:
-        with os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8", newline=newline) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates the file readable by its owner only; the result should have the mode
-        # of the file it replaces, or that of any new file (memo folders are shared).
-        Path(temp).chmod(_mode_for(path))
-        Path(temp).replace(path)
+        yield staged.handle  # type: ignore[misc]
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(temp).unlink()
+        if keep_on_error and not staged.handle.failed:
+            with contextlib.suppress(ConfigError):
+                staged.commit()
+        staged.discard()
         raise
+    staged.commit()
 
 
 def _mode_for(path: Path) -> int:
@@ -58,6 +148,81 @@ def _mode_for(path: Path) -> int:
 def atomic_write_text(path: Path, text: str) -> None:
     with atomic_writer(path) as handle:
         handle.write(text)
+
+
+def _unlocked(path: Path) -> bool:
+    """Whether no live process holds ``path``'s lock (so it was left by one that died)."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def remove_stale(folder: Path, name: str = "*") -> list[Path]:
+    """Remove the temporary files that writes of ``folder/name`` left behind when their process died.
+
+    A temporary file still being written (its lock held) is left alone. Returns what was removed.
+    """
+    removed = []
+    with contextlib.suppress(OSError):
+        for temp in folder.glob(f".{name}.*.tmp"):
+            if temp.is_file() and not temp.is_symlink() and _unlocked(temp):
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
+                    removed.append(temp)
+    return removed
+
+
+#: A scratch folder without a lock file is taken for stale only when older than this (seconds):
+#: a run that is starting has created the folder but not yet its lock.
+SCRATCH_GRACE = 60.0
+
+
+@contextlib.contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder, locked while this process lives, removed afterwards.
+
+    Removes the folders of the same prefix that dead runs left behind first.
+    """
+    remove_stale_folders(prefix)
+    with tempfile.TemporaryDirectory(prefix=prefix) as name:
+        folder = Path(name)
+        fd = os.open(folder / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            yield folder
+        finally:
+            os.close(fd)
+
+
+def remove_stale_folders(prefix: str) -> list[Path]:
+    """Remove the scratch folders of ``prefix`` in the temporary folder whose runs died (``kill -9``)."""
+    if fcntl is None:
+        return []
+    removed = []
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            lock = folder / "lock"
+            stale = _unlocked(lock) if lock.exists() else now - folder.stat().st_mtime > SCRATCH_GRACE
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def safe_child(folder: Path, name: str, suffix: str, number: int = 1, *, dots: bool = False) -> Path:

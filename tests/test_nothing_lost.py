@@ -82,3 +82,38 @@ def test_marks_that_have_no_composed_form_stay_in_the_key():
 
     assert company_key("हिन्दी AI", None) != company_key("हनद AI", None)
     assert company_key(unicodedata.normalize("NFD", "Ångström Labs Inc"), None) == "ångström labs"
+
+
+# --- item 5: a full disk under the memos of a single screen ---------------------------------------------
+
+
+def test_a_full_disk_under_the_memo_folder_saves_no_row(tmp_path, sqlite_url):
+    from tests.faults import small_disk
+
+    profile = tmp_path / "acme.yaml"
+    profile.write_text("name: Acme\nnotes: " + "x" * 20_000 + "\n", encoding="utf-8")
+    with small_disk(tmp_path / "disk", free=8 * 1024) as disk:
+        result = run(str(profile), "--db", sqlite_url, "--memos", str(disk))
+        assert result.exit_code == ExitCode.CONFIG_ERROR
+        assert result.stderr == f"error: {disk / 'acme.md'}: cannot write: No space left on device\n"
+        assert sorted(p.name for p in disk.iterdir()) == [".filler"]
+    assert not (tmp_path / "screener.db").exists()  # not even opened: the memo failed first
+
+
+def test_a_database_that_refuses_the_row_leaves_no_memo(tmp_path, sqlite_url):
+    import sqlite3
+
+    from screener import store
+
+    store.connect(sqlite_url).dispose()
+    with sqlite3.connect(sqlalchemy.make_url(sqlite_url).database) as connection:
+        connection.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON screening BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END"
+        )
+    profile = tmp_path / "acme.yaml"
+    profile.write_text("name: Acme\n", encoding="utf-8")
+    memos = tmp_path / "memos"
+    result = run(str(profile), "--db", sqlite_url, "--memos", str(memos))
+    assert result.exit_code == ExitCode.STORE_ERROR
+    assert "cannot save screenings: refused by a trigger" in result.stderr
+    assert list(memos.iterdir()) == []

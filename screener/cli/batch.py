@@ -136,10 +136,10 @@ def batch_command(
     the batch goes on. A company appearing twice (same website domain; without a website, same
     normalised name) is kept once: the record with the most key fields filled in wins, then the latest as_of, then
     the first read. Results are upserted into the database per chunk, so re-running an
-    interrupted batch completes it without duplicates. A record with implausible values (a
-    total raised of $30) is scored and its data warnings counted and listed in the ranked
-    output; with --strict it is rejected instead. Exit code 0 when every record was scored, 7
-    when some were rejected.
+    interrupted batch completes it without duplicates (Ctrl-C stops it between records and says
+    how far it got: exit code 130). A record with implausible values (a total raised of $30) is
+    scored and its data warnings counted and listed in the ranked output; with --strict it is
+    rejected instead. Exit code 0 when every record was scored, 7 when some were rejected.
 
     \b
     Examples:
@@ -149,7 +149,7 @@ def batch_command(
       cat examples/deals.jsonl | screen batch - --out - --no-db > ranked.jsonl
     """
     from screener.config import load_settings
-    from screener.jobs.batch import BatchRequest, DuplicateRule, run_batch
+    from screener.jobs.batch import BatchRequest, BatchSummary, DuplicateRule, run_batch
     from screener.screening.result import Verdict
 
     settings = load_settings(config, fx)
@@ -174,15 +174,20 @@ def batch_command(
         force=force,
         strict=settings.strict(strict),
     )
-    if sys.stderr.isatty():
-        summary = _with_progress(request)
-    else:
-        from screener.cli.progress import ProgressLines
+    summary = BatchSummary()
+    try:
+        if sys.stderr.isatty():
+            _with_progress(request, summary)
+        else:
+            from screener.cli.progress import ProgressLines
 
-        lines = ProgressLines(lambda text: click.echo(text, err=True), every=progress_every)
-        request.progress = lines
-        summary = run_batch(request)
-        lines.finish()
+            lines = ProgressLines(lambda text: click.echo(text, err=True), every=progress_every)
+            request.progress = lines
+            run_batch(request, summary)
+            lines.finish()
+    except BaseException as exc:
+        _unfinished(exc, summary)
+        raise
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output_format == "json":
@@ -210,7 +215,28 @@ def batch_command(
         sys.exit(int(ExitCode.REJECTS))
 
 
-def _with_progress(request: Any) -> Any:
+def _unfinished(exc: BaseException, summary: Any) -> None:
+    """What a batch that failed or was stopped had done, and how to finish it (on stderr, before the error)."""
+    from screener.errors import Stopped
+
+    if not summary.read and not isinstance(exc, Stopped | KeyboardInterrupt):
+        return  # refused before reading anything: the error says it all
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"unfinished: {summary.read} read so far: {summary.scored} scored, {summary.rejected} rejected, "
+        f"{summary.duplicates} duplicates",
+        err=True,
+    )
+    if summary.rejects is not None and summary.rejects.exists():
+        click.echo(f"rejects of the records read: {summary.rejects}", err=True)
+    click.echo(
+        "to finish, run the same command again: the chunks already saved are upserted, so nothing is duplicated",
+        err=True,
+    )
+
+
+def _with_progress(request: Any, summary: Any) -> Any:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -239,7 +265,7 @@ def _with_progress(request: Any) -> Any:
             bar.update(tasks[phase], completed=done, total=total)
 
         request.progress = progress
-        return run_batch(request)
+        return run_batch(request, summary)
 
 
 #: The columns of ``history`` and ``list`` (also the CSV header when nothing matched).

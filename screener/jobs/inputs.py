@@ -42,6 +42,7 @@ from screener.profile.sources import (
     bounded_lines,
     iter_json_lines,
     load_document,
+    open_regular,
     parse_json,
     printable,
     undecodable,
@@ -98,6 +99,10 @@ def expand(paths: Iterable[Path]) -> list[Path]:
             files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
         elif not path.exists():
             raise InputError("input not found", Location(str(path)))
+        elif not path.is_file():
+            raise InputError(
+                "is not a regular file (a FIFO, device or socket); Screener reads only files", Location(str(path))
+            )
         elif path.suffix.lower() not in SUFFIXES:
             raise InputError(
                 f"unsupported input type {path.suffix or '(none)'!r}: expected a folder, "
@@ -166,6 +171,9 @@ def read_raw(
             except OSError as exc:
                 yield RawRecord(seq, source, 0, "unreadable", f"cannot read file: {exc.strerror or exc}")
                 seq += 1
+            except InputError as exc:  # it changed since it was listed (now a FIFO, or gone)
+                yield RawRecord(seq, source, 0, "unreadable", exc.problems[0].message)
+                seq += 1
         elif suffix == ".csv":
             if mapping is None:
                 raise InputError("a CSV input needs a column mapping (--map)", Location(source))
@@ -221,7 +229,7 @@ def open_csv(path: Path, mapping: ColumnMapping) -> Iterator[tuple[_CsvLines, It
     if csv.field_size_limit() < MAX_BYTES:
         csv.field_size_limit(MAX_BYTES)
     form = csv_format(path, mapping)
-    with path.open(encoding=form.encoding, errors="surrogateescape", newline="") as handle:
+    with open_regular(path, encoding=form.encoding, errors="surrogateescape", newline="") as handle:
         lines = _CsvLines(handle)
         yield lines, csv.reader(lines, delimiter=form.delimiter)
 
@@ -244,7 +252,7 @@ def header_problems(files: Iterable[Path], mapping: ColumnMapping | None) -> lis
         try:
             with open_csv(path, mapping) as (_, reader):
                 header = next(reader, [])
-        except (OSError, UnicodeError, csv.Error, _RowTooLong):
+        except (OSError, UnicodeError, InputError, csv.Error, _RowTooLong):
             continue  # reading the file reports it, as one record
         problems.extend(_header_problems(header, str(path)))
     return problems
@@ -329,6 +337,8 @@ def _read_csv(
         )
     except UnicodeError as exc:  # a multi-byte encoding (UTF-16) cut short: nothing after it can be read
         yield RawRecord(seq, source, start if start > 1 else 0, "unreadable", f"cannot read the file's text: {exc}")
+    except InputError as exc:  # it changed since it was listed (now a FIFO, or gone)
+        yield RawRecord(seq, source, 0, "unreadable", exc.problems[0].message)
 
 
 def validate(

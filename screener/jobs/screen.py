@@ -1,10 +1,11 @@
 """The single-company job behind ``screen PROFILE...``: validate all, screen, then write.
 
-Nothing is written unless every input is valid and every memo renders: profiles are
-validated first (all problems reported at once; with ``strict``, plausibility warnings too), results and memo texts are computed in
-memory, the memo folder is checked (an edited memo is not replaced without ``force``), the
-database rows are saved in one transaction, and only then are memo files written, each
-atomically.
+Nothing is written unless every input is valid, every memo renders and can be written:
+profiles are validated first (all problems reported at once; with ``strict``, plausibility
+warnings too), results and memo texts are computed in memory, the memo folder is checked (an
+edited memo is not replaced without ``force``), every memo is written to a temporary file
+beside its target and flushed to disk, the database rows are saved in one transaction, and
+only then are the memo files renamed into place (or, if saving failed, removed).
 """
 
 from __future__ import annotations
@@ -94,15 +95,27 @@ def _screen(
             force=request.force,
             schema=rulebook.schema,
         )
-    database = None
-    if engine is not None:
-        from screener import store
-
-        store.save(engine, rulebook, [(r, p.model_dump(mode="json")) for r, p in zip(results, profiles, strict=True)])
-        database = store.safe_url(str(engine.url))
+    staged = []
     if memos:
         from screener.memo import draft
 
-        draft.commit(memos)
+        # Written (and flushed to disk) before the database commits, renamed into place after: a
+        # full disk or an unwritable folder fails before anything is saved.
+        staged = draft.stage(memos)
+    database = None
+    try:
+        if engine is not None:
+            from screener import store
+
+            store.save(
+                engine, rulebook, [(r, p.model_dump(mode="json")) for r, p in zip(results, profiles, strict=True)]
+            )
+            database = store.safe_url(str(engine.url))
+    except BaseException:
+        for memo in staged:
+            memo.discard()
+        raise
+    for memo in staged:
+        memo.commit()
     warning = rulebook.dev_warning()
     return ScreenOutcome(rulebook, results, [m.path for m in memos], database, [], [warning] if warning else [])

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from screener.errors import Location, NotFoundError, Problem, RefusedError, ScreenerError, StoreError
+from screener.files import Staged
 from screener.memo import comparables, files
 from screener.memo.context import MemoContext
 from screener.memo.render import MemoRenderer
@@ -114,9 +115,28 @@ def refuse_pass_notes(results: Sequence[ScreeningResult]) -> None:
 
 def commit(prepared: Sequence[Prepared]) -> None:
     """Write prepared memos, each atomically and stamped (those for standard output are the caller's to print)."""
-    for memo in prepared:
-        if memo.path != STDOUT:
-            files.write(memo.path, memo.text, memo.result.company.key)
+    written = stage(prepared)
+    for memo in written:
+        memo.commit()
+
+
+def stage(prepared: Sequence[Prepared]) -> list[Staged]:
+    """Write every prepared memo to its temporary file (on disk, flushed), renaming none yet.
+
+    What can fail in writing a memo (a full disk, a folder that cannot be written) fails here,
+    before anything is committed; :meth:`~screener.files.Staged.commit` then only renames. If one
+    cannot be written, those already staged are discarded.
+    """
+    staged: list[Staged] = []
+    try:
+        for memo in prepared:
+            if memo.path != STDOUT:
+                staged.append(files.stage(memo.path, memo.text, memo.result.company.key))
+    except BaseException:
+        for done in staged:
+            done.discard()
+        raise
+    return staged
 
 
 def from_profiles(request: DraftRequest, paths: Sequence[Path]) -> list[Prepared]:

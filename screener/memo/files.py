@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from screener.errors import ConfigError, Location, OverwriteError, Problem
-from screener.files import atomic_write_text, safe_child
+from screener.files import Staged, atomic_write_text, safe_child
 
 _STAMP = re.compile(r"<!-- screener-memo sha256:(?P<digest>[0-9a-f]{64})(?: company:(?P<key>\S+))? -->\n?\Z")
 
@@ -103,12 +103,7 @@ def plan(folder: Path, companies: Sequence[tuple[str, str]], suffix: str) -> lis
     The file is named after the company (``-2``, ``-3`` … when the name is taken, in this run
     or by another company's memo from an earlier one).
     """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the memo folder: {exc.strerror or exc}", Location(str(folder))) from None
-    if not os.access(folder, os.W_OK):
-        raise ConfigError("the memo folder is not writable", Location(str(folder)))
+    check_folder(folder, links=False)
     paths: list[Path] = []
     for name, key in companies:
         number = 1
@@ -118,6 +113,34 @@ def plan(folder: Path, companies: Sequence[tuple[str, str]], suffix: str) -> lis
             path = safe_child(folder, name, suffix, number)
         paths.append(path)
     return paths
+
+
+def check_folder(folder: Path, *, links: bool = True) -> None:
+    """Create the memo folder, and refuse one that memos cannot be written to, before anything is written.
+
+    ``links``: also refuse a symbolic link named like a memo (``*.md``, ``*.html``) in it. A batch
+    does not know its memos' names before it scores, and writing through such a link would
+    leave the folder (or replace another company's memo); the single screen checks each memo's
+    own file instead (:func:`plan`).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the memo folder: {exc.strerror or exc}", Location(str(folder))) from None
+    if not os.access(folder, os.W_OK):
+        raise ConfigError("the memo folder is not writable", Location(str(folder)))
+    if not links:
+        return
+    problems = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink() and entry.suffix.lower() in {".md", ".html"}:
+            message = (
+                f"is a symbolic link (to {entry.readlink()}); Screener writes memos only as plain files in "
+                "their folder: remove the link, or choose another memo folder"
+            )
+            problems.append(Problem(message, Location(str(entry))))
+    if problems:
+        raise ConfigError(problems)
 
 
 def _belongs_to_another(path: Path, key: str) -> bool:
@@ -149,3 +172,19 @@ def refuse_edited(paths: Sequence[Path], *, force: bool) -> None:
 def write(path: Path, text: str, company: str) -> None:
     """Write a rendered memo atomically, stamped so later edits are recognised."""
     atomic_write_text(path, stamp(text, company))
+
+
+def stage(path: Path, text: str, company: str) -> Staged:
+    """A rendered, stamped memo written to its temporary file; ``commit()`` puts it in place."""
+    staged = Staged(path)
+    try:
+        staged.handle.write(stamp(text, company))
+        staged.handle.flush()
+        os.fsync(staged.handle.fileno())
+    except OSError as exc:
+        staged.discard()
+        raise ConfigError(f"cannot write: {exc.strerror or exc}", Location(str(path))) from None
+    except BaseException:
+        staged.discard()
+        raise
+    return staged

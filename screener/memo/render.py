@@ -83,7 +83,7 @@ def _all(templates: Path | None) -> list[TemplateInfo]:
     found = []
     if templates is not None:
         _check_folder(templates)
-        for path in sorted(templates.glob("*.j2")):
+        for path in sorted(p for p in templates.glob("*.j2") if p.is_file()):  # a FIFO would never be read
             found.append(_info(path, "user", path.name in packaged_files))
     shadowed = {t.path.name for t in found}
     found += [_info(p, "packaged", False) for name, p in sorted(packaged_files.items()) if name not in shadowed]

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,21 +65,49 @@ class Document:
 
 
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
-    """Read a UTF-8 text file, refusing missing, oversized or undecodable ones clearly."""
+    """Read a UTF-8 text file, refusing missing, oversized or undecodable ones clearly.
+
+    Only a regular file is read (a FIFO would block forever, ``/dev/zero`` never ends), and the
+    read itself stops past ``max_bytes``: a size reported by ``stat`` is not trusted.
+    """
+    with open_regular(path, "rb") as handle:
+        data: bytes = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputError(f"file is larger than the {max_bytes:,} bytes accepted", Location(str(path)))
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InputError("file not found", Location(str(path))) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
-    if path.is_dir():
-        raise InputError("is a folder, expected a file", Location(str(path)))
-    if size > max_bytes:
-        raise InputError(f"file is {size:,} bytes, larger than the {max_bytes:,} accepted", Location(str(path)))
-    try:
-        return path.read_text(encoding="utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
+
+
+def open_regular(path: Path, mode: str = "r", **options: Any) -> IO[Any]:
+    """Open a regular file for reading, or raise an InputError saying why it cannot be read.
+
+    Opened without blocking and checked on the open descriptor, so that a FIFO, a device or a
+    socket (also behind a symbolic link, also one swapped in after a check) is refused rather
+    than read.
+    """
+    where = Location(str(path))
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InputError("file not found", where) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, expected a file", where) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", where) from None
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            raise InputError("is a folder, expected a file", where)
+        if not stat.S_ISREG(status.st_mode):
+            raise InputError("is not a regular file (a FIFO, device or socket); Screener reads only files", where)
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, mode, **options)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def load_document(path: Path, max_bytes: int = MAX_BYTES) -> Document:
@@ -158,6 +188,8 @@ class _Builder:
         self.doc = doc
         self.count = 0
         self.constructor = constructor
+        self.seen: set[int] = set()  #: nodes built once: meeting one again means an alias
+        self.aliases = 0
 
     def fail(self, node: Any, message: str) -> InputError:
         mark = node.start_mark
@@ -167,8 +199,16 @@ class _Builder:
         from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         self.count += 1
+        if id(node) in self.seen:
+            self.aliases += 1
+        else:
+            self.seen.add(id(node))
         if self.count > MAX_NODES:
-            raise self.fail(node, f"document expands to more than {MAX_NODES:,} values (alias bomb?)")
+            if self.aliases:
+                raise self.fail(
+                    node, f"the document expands to more than {MAX_NODES:,} values through its aliases (an alias bomb?)"
+                )
+            raise self.fail(node, f"the document holds more than {MAX_NODES:,} values, more than Screener reads")
         if len(path) > MAX_DEPTH:
             # Also what stops an alias that contains itself: it would nest forever.
             raise self.fail(node, f"the document nests deeper than {MAX_DEPTH} levels (an alias that contains itself?)")
@@ -222,7 +262,7 @@ def iter_json_lines(path: Path, max_chars: int = MAX_BYTES) -> Iterator[tuple[in
     (:func:`undecodable` names the first), and a line longer than ``max_chars`` (the document
     bound) is skipped unread and yielded as None, so that every line is one record.
     """
-    with path.open(encoding="utf-8-sig", errors="surrogateescape") as handle:
+    with open_regular(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
         for number, line in enumerate(bounded_lines(handle, max_chars), start=1):
             if line is None or line.strip():
                 yield number, line

@@ -13,15 +13,27 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from screener.errors import Problem, did_you_mean
+from screener.errors import Location, Problem, did_you_mean
 from screener.profile.sources import Document, PathKey, problem_at
+
+#: Most problems reported for one document; the rest are counted ("and N more").
+MAX_PROBLEMS = 100
 
 
 def located_problems(doc: Document, exc: ValidationError, root: type[BaseModel]) -> list[Problem]:
-    """Turn pydantic's errors into located, plain-language problems (all of them)."""
-    problems = []
+    """Turn pydantic's errors into located, plain-language problems: all of them, up to :data:`MAX_PROBLEMS`.
+
+    A document with 180,000 unknown keys gets the first hundred and a count of the rest, not
+    37 MB of messages (each with its own "did you mean").
+    """
+    problems: list[Problem] = []
     seen: set[tuple[PathKey, str]] = set()
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for number, error in enumerate(errors):
+        if len(problems) == MAX_PROBLEMS:
+            more = len(errors) - number
+            problems.append(capped(doc.file, more))
+            break
         path = _clean_loc(error["loc"], doc.data)
         message = _message(error, path, root)
         if (path, message) in seen:
@@ -29,6 +41,11 @@ def located_problems(doc: Document, exc: ValidationError, root: type[BaseModel])
         seen.add((path, message))
         problems.append(problem_at(doc, path, message))
     return sorted(problems, key=lambda p: (p.location.line if p.location else 0, p.subject))
+
+
+def capped(file: str, more: int) -> Problem:
+    """The last problem of a capped list: how many more there are."""
+    return Problem(f"and {more:,} more problem(s) not listed (only the first {MAX_PROBLEMS} are)", Location(file))
 
 
 def _clean_loc(loc: tuple[int | str, ...], data: Any) -> PathKey:

@@ -172,10 +172,14 @@ def _engine(url: str | None, *, create_folder: bool, autocheckpoint: bool = True
             raise StoreError(
                 f"cannot create the database folder: {exc.strerror or exc}", Location(parsed.database)
             ) from None
+    postgresql = parsed.get_backend_name() == "postgresql"
+    connect_args: dict[str, Any] = {}
+    if postgresql and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
     try:
         # orjson: a batch writes two JSON documents per company, and json.dumps was its largest cost;
         # reading back (history, a migration) parses them.
-        engine = create_engine(url, json_serializer=_dumps, json_deserializer=_loads)
+        engine = create_engine(url, json_serializer=_dumps, json_deserializer=_loads, connect_args=connect_args)
     except ImportError as exc:
         raise ConfigError(_missing_driver(parsed.get_backend_name(), exc.name or str(exc)), Location("--db")) from None
     except ArgumentError as exc:
@@ -184,6 +188,8 @@ def _engine(url: str | None, *, create_folder: bool, autocheckpoint: bool = True
         event.listen(engine, "connect", _sqlite_pragmas)
         if not autocheckpoint:
             event.listen(engine, "connect", _no_autocheckpoint)
+    if postgresql and "lock_timeout" not in str(parsed.query.get("options", "")):
+        event.listen(engine, "connect", _pg_lock_timeout)
     return engine
 
 
@@ -192,6 +198,21 @@ def _missing_driver(backend: str, module: str) -> str:
     if backend == "postgresql":
         return f"PostgreSQL needs the driver {module}, which is not installed: pip install 'screener[postgres]'"
     return f"the {backend} driver {module} is not installed: pip install {module}"
+
+
+#: Seconds a PostgreSQL connection may take to be established (a host that never answers), unless
+#: the URL says otherwise (``?connect_timeout=N``).
+PG_CONNECT_TIMEOUT = 10
+#: How long a PostgreSQL statement waits for a lock another session holds before it fails, unless
+#: the URL sets it (``?options=-c%20lock_timeout%3D5s``); SQLite writers wait as long (busy_timeout).
+PG_LOCK_TIMEOUT = "30s"
+
+
+def _pg_lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"SET lock_timeout = '{PG_LOCK_TIMEOUT}'")
+    cursor.close()
+    dbapi_connection.commit()  # a SET in psycopg's implicit transaction would be undone by the pool's rollback
 
 
 #: The write-ahead log size past which the checkpoint thread truncates it (bytes).

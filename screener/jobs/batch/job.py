@@ -29,18 +29,26 @@ and ranked rows are sorted in runs of :data:`RUN_ROWS`, spilled to temporary fil
 with :func:`heapq.merge`. Output files are written atomically: a failed or
 interrupted run leaves the previous file (or none). Database rows are upserted on (company,
 pack, version), so re-running a batch, also after ``kill -9``, completes it without duplicates.
+
+**Failures and signals.** Ctrl-C or SIGTERM stops the batch between records
+(:func:`~screener.jobs.batch.workers.stopping_on_signals`), a worker that dies fails it instead
+of stalling it, and either way the rejects of every record read are kept and the caller's
+:class:`BatchSummary` holds the counts so far. Before anything is read, outputs that would
+replace an input (or be read as one next time) are refused, files an earlier batch wrote into
+an input folder are skipped, the memo folder is checked, and what killed runs left behind is
+removed (:func:`screener.files.remove_stale`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import tempfile
+import json
 import time
 from pathlib import Path
 
-from screener.errors import ConfigError, InputError, Location
-from screener.files import atomic_writer
+from screener.errors import ConfigError, InputError, Location, Problem, UsageError
+from screener.files import atomic_writer, remove_stale, scratch_folder
 from screener.jobs.batch.duplicates import Index
 from screener.jobs.batch.ranked import count_warnings, write_ranked
 from screener.jobs.batch.request import BatchRequest, BatchSummary, rejects_path
@@ -50,6 +58,7 @@ from screener.jobs.batch.workers import (
     WorkerConfig,
     Workers,
     rare_full_collections,
+    stopping_on_signals,
 )
 from screener.jobs.inputs import expand, header_problems
 from screener.jobs.mapping import lacks_note, lacks_warning, load_mapping, unfilled
@@ -77,8 +86,40 @@ def check_output(path: Path | None) -> None:
             ) from None
 
 
-def run_batch(request: BatchRequest) -> BatchSummary:
-    """Screen every record of the inputs; see the module docstring for the guarantees."""
+def check_outputs(request: BatchRequest, files: list[Path]) -> None:
+    """Refuse outputs that would replace an input, be read as one by the next run, or replace each other."""
+    outputs = {"--out": request.out, "--rejects": rejects_path(request)}
+    inputs = [(p, p.resolve()) for p in request.inputs]
+    read = {f.resolve() for f in files}
+    problems = []
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        target = path.resolve()
+        if target in read or any(target == resolved for _, resolved in inputs):
+            problems.append(Problem(f"{option} {path} is an input of this batch; writing it would replace the input"))
+            continue
+        folder = next(
+            (given for given, resolved in inputs if resolved.is_dir() and target.is_relative_to(resolved)), None
+        )
+        if folder is not None:
+            problems.append(
+                Problem(
+                    f"{option} {path} is inside the input folder {folder}; the next batch over that folder would "
+                    "read it as input: write it elsewhere"
+                )
+            )
+    if request.out is not None and request.out.resolve() == rejects_path(request).resolve():
+        problems.append(Problem(f"--out and --rejects name the same file ({request.out}); give them different names"))
+    UsageError.collect(problems)
+
+
+def run_batch(request: BatchRequest, summary: BatchSummary | None = None) -> BatchSummary:
+    """Screen every record of the inputs; see the module docstring for the guarantees.
+
+    ``summary``: filled in as the batch goes, so that a caller still has the counts so far when
+    the batch fails or is stopped by a signal (:class:`~screener.errors.Stopped`).
+    """
     from screener.rules.rulebook import load_rulebook
 
     started = time.perf_counter()
@@ -86,6 +127,8 @@ def run_batch(request: BatchRequest) -> BatchSummary:
     if request.workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {request.workers}", Location("--workers"))
     files = expand(request.inputs)
+    check_outputs(request, files)
+    files, earlier = own_outputs(request, files)
     rulebook = load_rulebook(request.rules)  # once, here: a bad pack fails before any work
     csv_inputs = any(f.suffix.lower() == ".csv" for f in files)
     mapping = (
@@ -93,7 +136,16 @@ def run_batch(request: BatchRequest) -> BatchSummary:
     )
     InputError.collect(header_problems(files, mapping))  # a file every row of which would be misread
     rejects_file = rejects_path(request)
-    summary = BatchSummary(rejects=rejects_file)
+    summary = summary if summary is not None else BatchSummary()
+    summary.rejects = rejects_file
+    if earlier:
+        summary.warnings.append(
+            Problem(
+                f"{len(earlier)} file(s) in the input folders were written by an earlier batch (ranked output or "
+                f"rejects) and are not read: {', '.join(map(str, earlier[:5]))}{' …' if len(earlier) > 5 else ''}",
+                level="warning",
+            )
+        )
     lacking = ""
     if mapping is not None and csv_inputs:
         missing = unfilled(mapping, rulebook)
@@ -102,8 +154,10 @@ def run_batch(request: BatchRequest) -> BatchSummary:
             summary.warnings.append(lacks_warning(mapping, rulebook, missing))
     if request.memos is not None:
         from screener.memo import MemoRenderer
+        from screener.memo.files import check_folder
 
         MemoRenderer(request.templates, request.template)  # likewise for a bad template
+        check_folder(request.memos)  # and for a folder some memos could not be written to
     database = None
     if request.database is not None:
         from screener import store
@@ -119,7 +173,14 @@ def run_batch(request: BatchRequest) -> BatchSummary:
         request.memo_verdict, request.templates, request.template, request.force, request.duplicates, request.strict,
         lacking,
     )  # fmt: skip
+    # What a run killed with kill -9 left behind: temporary outputs and memos, scratch folders.
+    for target in (request.out, rejects_file):
+        if target is not None:
+            remove_stale(target.parent, target.name)
+    if request.memos is not None:
+        remove_stale(request.memos)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(stopping_on_signals())
         if database is not None:
             from screener import store
 
@@ -127,8 +188,9 @@ def run_batch(request: BatchRequest) -> BatchSummary:
             stack.enter_context(store.checkpointing(database))  # the workers' commits leave it to this
         pool = stack.enter_context(Workers(config, request.workers))
         stack.enter_context(rare_full_collections())  # after the pool: its screener is frozen too
-        rejects = stack.enter_context(atomic_writer(rejects_file))
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="screener-batch-")))
+        # Kept when the batch fails or is stopped: the rejects of every record read so far.
+        rejects = stack.enter_context(atomic_writer(rejects_file, keep_on_error=True))
+        scratch = stack.enter_context(scratch_folder(SCRATCH_PREFIX))
         index = stack.enter_context(contextlib.closing(Index(scratch / "index.db")))
         spilled = score_pass(files, mapping, request, pool, rejects, summary, index, scratch)
         if summary.duplicates:
@@ -141,3 +203,45 @@ def run_batch(request: BatchRequest) -> BatchSummary:
             summary.out = request.out
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+#: The prefix of a batch's scratch folder in the temporary folder (the duplicate index, sorted runs).
+SCRATCH_PREFIX = "screener-batch-"
+
+
+def own_outputs(request: BatchRequest, files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The inputs to read, and the files found in input folders that a batch wrote (not read).
+
+    A file named on the command line is read whatever it holds.
+    """
+    named = {p.resolve() for p in request.inputs if not p.is_dir()}
+    keep, skipped = [], []
+    for file in files:
+        if file.resolve() not in named and is_batch_output(file):
+            skipped.append(file)
+        else:
+            keep.append(file)
+    return keep, skipped
+
+
+def is_batch_output(path: Path) -> bool:
+    """Whether a JSON Lines or CSV file is a batch's ranked output or rejects file, by its first record."""
+    suffix = path.suffix.lower()
+    if suffix not in {".jsonl", ".csv"}:
+        return False
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            first = handle.readline(64 * 1024)
+    except OSError:
+        return False
+    if suffix == ".csv":
+        return set(first.strip().split(",")) >= _RANKED
+    try:
+        data = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and (set(data) >= _RANKED or set(data) >= _REJECTED)
+
+
+_RANKED = {"rank", "key", "score", "verdict", "source", "line"}
+_REJECTED = {"source", "line", "record", "errors"}

@@ -78,3 +78,8 @@ def kept(path: Path | str) -> Problem:
         Location(str(path)),
         level="warning",
     )
+
+
+def unwritten_memo(problem: Problem) -> Problem:
+    """A memo the batch could not write, as a warning: the company is scored and saved all the same."""
+    return Problem(f"memo not written: {problem.message}", problem.location, problem.subject, "warning")

@@ -21,6 +21,7 @@ from typing import Any
 from screener.files import atomic_writer
 from screener.jobs.batch.duplicates import Index
 from screener.jobs.batch.workers import (
+    check_stop,
     chunks,
 )
 from screener.screening.ranking import VERDICT_ORDER
@@ -74,6 +75,7 @@ def _ranked(runs: list[Path], index: Index | None) -> Iterator[tuple[Any, ...]]:
     if index is not None:
         merged = (row for row in merged if not index.lost(row[11]))
     for rank, row in enumerate(merged, start=1):
+        check_stop()  # a stop while writing leaves the previous file
         yield (rank, *row[:11], row[12])
 
 

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from screener.errors import EngineError, Location, Problem
+from screener.errors import ConfigError, EngineError, Location, Problem, TemplateError
 from screener.jobs.batch.duplicates import Index, Offer
-from screener.jobs.batch.memos import drafts, kept, write_memo
+from screener.jobs.batch.memos import drafts, kept, unwritten_memo, write_memo
 from screener.jobs.batch.memos import withheld as withheld_pass_notes
 from screener.jobs.batch.ranked import RUN_ROWS, Row, spill
 from screener.jobs.batch.rejects import problems, raw_data, record_data, write_reject
 from screener.jobs.batch.request import BatchRequest, BatchSummary, DuplicateRule
 from screener.jobs.batch.workers import (
     Workers,
+    check_stop,
     chunks,
     worker_state,
 )
@@ -70,6 +71,7 @@ def score_pass(
             total, earliest = left_out.get(where, (0, first))
             left_out[where] = (total + count, earliest)
         withheld += scored.withheld
+        summary.warnings.extend(scored.unwritten)
         for verdict, memo in index.offer(scored.offers):
             verdicts[verdict] -= 1
             summary.memos -= memo
@@ -114,6 +116,7 @@ class Scored:
     #: (file, column) → how many cells were left out, and the first one's warning
     left_out: dict[tuple[str, str], tuple[int, Problem]]
     withheld: int = 0  #: strong fits given no pass note (without --force)
+    unwritten: list[Problem] = field(default_factory=list)  #: memos that could not be written (warnings)
 
 
 def score_chunk(raws: list[RawRecord]) -> Scored:
@@ -124,7 +127,9 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
     rows, offers, saved, rejects, kept = [], [], [], [], []
     left_out: dict[tuple[str, str], tuple[int, Problem]] = {}
     withheld = 0
+    unwritten: list[Problem] = []
     for raw in raws:
+        check_stop()  # in this process (one worker), a Ctrl-C stops before the chunk is saved
         record = validate(raw, config.rates, config.mapping, schema, config.strict)
         profile = record.profile
         if profile is None:
@@ -157,7 +162,13 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
         if state.renderer is not None and not memo and stored.verdict is Verdict.STRONG_FIT:
             withheld += stored.verdict.at_least(config.memo_verdict)
         if memo:
-            edited = write_memo(state, state.screener.evaluate(profile, config.on))
+            try:
+                edited = write_memo(state, state.screener.evaluate(profile, config.on))
+            except TemplateError:
+                raise  # the template fails for every memo: that stops the batch
+            except ConfigError as exc:  # e.g. a link put in the memo folder while the batch ran: this memo only
+                unwritten.extend(unwritten_memo(p) for p in exc.problems)
+                edited, memo = None, False
             if edited is not None:
                 kept.append(str(edited))
                 memo = False
@@ -184,7 +195,7 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
         from screener import store
 
         store.save_encoded(state.store, saved, [state.stored.pack_rules])  # the whole chunk, in one transaction
-    return Scored(rows, offers, rejects, kept, left_out, withheld)
+    return Scored(rows, offers, rejects, kept, left_out, withheld, unwritten)
 
 
 def strict_errors(raw: RawRecord, found: list[DataWarning]) -> list[dict[str, Any]]:

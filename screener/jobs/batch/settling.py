@@ -24,6 +24,7 @@ from screener.jobs.batch.rejects import raw_data, write_reject
 from screener.jobs.batch.request import BatchRequest, BatchSummary, DuplicateRule, rejects_path
 from screener.jobs.batch.workers import (
     Workers,
+    check_stop,
     chunks,
     worker_state,
 )
@@ -121,6 +122,7 @@ def settle_chunk(work: list[Settling]) -> list[Problem]:
     book = state.screener.rulebook
     removed, changed = [], []
     for raw, stale_memo, own_key, content in work:
+        check_stop()
         if raw is None:
             assert own_key is not None
             if content is not None:

@@ -10,12 +10,14 @@ import contextlib
 import datetime as dt
 import gc
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from screener.errors import Stopped, WorkerError
 from screener.jobs.batch.request import DuplicateRule
 from screener.jobs.mapping import Mapping as ColumnMapping
 from screener.rules.rulebook import Rulebook
@@ -134,8 +136,15 @@ def worker_state() -> WorkerState:
 class Workers:
     """Runs chunk functions in ``n`` processes (or in this one when ``n`` is 1), results in order.
 
-    At most ``2 * n`` chunks are in flight, so reading never runs ahead of scoring.
+    At most ``2 * n`` chunks are in flight, so reading never runs ahead of scoring. A worker
+    process that dies (the out-of-memory killer, ``kill -9``) fails the batch with a
+    :class:`~screener.errors.WorkerError` instead of waiting for it forever; a stop asked by a
+    signal (:func:`stopping_on_signals`) is honoured while waiting. Either way the other workers
+    are ended: what they had committed stays, and running the batch again completes it.
     """
+
+    #: How long the parent waits for a chunk before it looks at signals again (seconds).
+    POLL = 0.2
 
     def __init__(self, config: WorkerConfig, n: int):
         self.config, self.n = config, n
@@ -146,31 +155,110 @@ class Workers:
             init_worker(self.config, ignore_interrupt=False)
         else:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
             # spawn, not fork: a forked child would inherit the parent's engine handles and locks.
             context = multiprocessing.get_context("spawn")
-            self.pool = context.Pool(self.n, initializer=init_worker, initargs=(self.config,))
+            self.pool = ProcessPoolExecutor(
+                self.n, mp_context=context, initializer=init_worker, initargs=(self.config,)
+            )
         return self
 
     def map(self, func: Callable[[list[Any]], Any], chunks: Iterable[list[Any]]) -> Iterator[Any]:
         if self.pool is None:
             for chunk in chunks:
+                check_stop()
                 yield func(chunk)
             return
         pending: deque[Any] = deque()
         for chunk in chunks:
-            pending.append(self.pool.apply_async(func, (chunk,)))
+            check_stop()
+            pending.append(self.pool.submit(func, chunk))
             if len(pending) >= 2 * self.n:
-                yield pending.popleft().get()
+                yield self._result(pending.popleft())
         while pending:
-            yield pending.popleft().get()
+            yield self._result(pending.popleft())
+
+    def _result(self, future: Any) -> Any:
+        from concurrent.futures import TimeoutError as Timeout
+        from concurrent.futures.process import BrokenProcessPool
+
+        while True:
+            check_stop()
+            try:
+                return future.result(timeout=self.POLL)
+            except Timeout:
+                continue
+            except BrokenProcessPool:
+                time.sleep(self.POLL)  # a signal to the whole group also ends workers: that is a stop
+                check_stop()
+                raise WorkerError(self._death()) from None
+
+    def _death(self) -> str:
+        codes = sorted({p.exitcode for p in self._processes() if p.exitcode})
+        # The pool ends the other workers with SIGTERM once one has died: that is not how it died.
+        codes = [c for c in codes if c != -signal.SIGTERM] or codes
+        how = ", ".join(f"killed by {signal.Signals(-c).name}" if c < 0 else f"exit status {c}" for c in codes)
+        return (
+            f"a worker process died{f' ({how})' if how else ''}, perhaps stopped by the out-of-memory killer; "
+            "the batch stopped. What the workers had saved stays: run the same command again to complete it "
+            "(with fewer --workers, or a smaller --chunk-size, if memory was short)"
+        )
+
+    def _processes(self) -> list[Any]:
+        # ProcessPoolExecutor cannot end its workers before Python 3.14: its process table is the way.
+        return list((getattr(self.pool, "_processes", None) or {}).values())
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         if self.pool is None:
             close_worker()
             return
         if exc_type is None:
-            self.pool.close()
-        else:
-            self.pool.terminate()
-        self.pool.join()
+            self.pool.shutdown(wait=True)
+            return
+        processes = self._processes()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(timeout=10)
+
+
+#: Signals received while a batch runs (the first asks it to stop at the next chunk).
+_STOP: list[int] = []
+
+
+@contextlib.contextmanager
+def stopping_on_signals() -> Iterator[None]:
+    """While the block runs, Ctrl-C (SIGINT) or SIGTERM asks the batch to stop between records.
+
+    The first signal is noted and :func:`check_stop` raises :class:`~screener.errors.Stopped` at
+    the next safe point (between records, chunks and rows), so that what is under way is either
+    committed or not at all; a second one stops at once. Only the main thread can take signals.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(signum: int, _frame: Any) -> None:
+        if _STOP:
+            raise Stopped(_STOP[0])
+        _STOP.append(signum)
+
+    previous = {number: signal.signal(number, note) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        _STOP.clear()
+
+
+def check_stop() -> None:
+    """Raise :class:`~screener.errors.Stopped` if a signal asked the batch to stop."""
+    if _STOP:
+        raise Stopped(_STOP[0])
