@@ -29,10 +29,10 @@ def located_problems(doc: Document, exc: ValidationError, root: type[BaseModel])
     problems: list[Problem] = []
     seen: set[tuple[PathKey, str]] = set()
     errors = exc.errors(include_url=False)
+    more: list[Problem] = []
     for number, error in enumerate(errors):
         if len(problems) == MAX_PROBLEMS:
-            more = len(errors) - number
-            problems.append(capped(doc.file, more))
+            more.append(capped(doc.file, len(errors) - number))
             break
         path = _clean_loc(error["loc"], doc.data)
         message = _message(error, path, root)
@@ -40,7 +40,7 @@ def located_problems(doc: Document, exc: ValidationError, root: type[BaseModel])
             continue
         seen.add((path, message))
         problems.append(problem_at(doc, path, message))
-    return sorted(problems, key=lambda p: (p.location.line if p.location else 0, p.subject))
+    return sorted(problems, key=lambda p: (p.location.line if p.location else 0, p.subject)) + more
 
 
 def capped(file: str, more: int) -> Problem:
