@@ -114,23 +114,15 @@ def _lock(fd: int) -> int | None:
 
 
 @contextlib.contextmanager
-def atomic_writer(
-    path: Path, mode: str = "w", newline: str | None = None, *, keep_on_error: bool = False
-) -> Iterator[IO[Any]]:
+def atomic_writer(path: Path, mode: str = "w", newline: str | None = None) -> Iterator[IO[Any]]:
     """Open a temporary file that replaces ``path`` only if the block finishes without error.
 
-    ``keep_on_error``: replace ``path`` with what was written also when the block fails or is
-    interrupted (for a file whose lines are each complete, such as a batch's rejects), unless
-    writing the file itself failed. A folder that cannot be created or written, or a write that
-    fails, is a ConfigError naming ``path``.
+    A folder that cannot be created or written, or a write that fails, is a ConfigError naming ``path``.
     """
     staged = Staged(path, mode, newline)
     try:
         yield staged.handle  # type: ignore[misc]
     except BaseException:
-        if keep_on_error and not staged.handle.failed:
-            with contextlib.suppress(ConfigError):
-                staged.commit()
         staged.discard()
         raise
     staged.commit()

@@ -240,7 +240,8 @@ def test_failed_run_leaves_no_partial_output(tmp_path):
     assert done.returncode != 0
     assert "File too large" in done.stderr, done.stderr  # EFBIG: the output's write; SQLite would say "disk I/O error"
     assert out.read_text() == "previous results\n"
-    assert (tmp_path / "o.rejects.jsonl").read_text() == "previous rejects\n"
+    # The rejects file holds the rejects of the records this run read (none), also when it fails (issue 11, item 6).
+    assert (tmp_path / "o.rejects.jsonl").read_text() == ""
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files left
 
 

@@ -79,10 +79,11 @@ from screener.files import atomic_write_text
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG, as on a full disk
 limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+from screener.errors import ConfigError
 try:
     atomic_write_text(Path(sys.argv[1]), "x" * (4 * limit))
-except OSError as exc:
-    print(f"OSError {exc.errno}")
+except ConfigError as exc:  # a failed write names the file (issue 11, item 11)
+    print(exc)
     sys.exit(3)
 print("written")
 """
@@ -98,7 +99,7 @@ def test_a_disk_that_fills_up_mid_write_keeps_the_old_file(target: Path) -> None
         [sys.executable, "-c", textwrap.dedent(_DISK_FULL), str(target), str(64 * 1024)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert (done.returncode, done.stdout) == (3, f"OSError {errno.EFBIG}\n"), done.stderr
+    assert (done.returncode, done.stdout) == (3, f"{target}: cannot write: {os.strerror(errno.EFBIG)}\n"), done.stderr
     assert target.read_text(encoding="utf-8") == big_old
     assert leftovers(target.parent) == []
 

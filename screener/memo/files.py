@@ -116,13 +116,21 @@ def plan(folder: Path, companies: Sequence[tuple[str, str]], suffix: str) -> lis
 
 
 def check_folder(folder: Path, *, links: bool = True) -> None:
-    """Create the memo folder, and refuse one that memos cannot be written to, before anything is written.
+    """Refuse a memo folder that memos cannot be written to, before anything is written.
 
-    ``links``: also refuse a symbolic link named like a memo (``*.md``, ``*.html``) in it. A batch
-    does not know its memos' names before it scores, and writing through such a link would
-    leave the folder (or replace another company's memo); the single screen checks each memo's
-    own file instead (:func:`plan`).
+    With ``links=False`` the folder is created (the single screen, about to write). With
+    ``links`` (a batch) it is only checked, or where it would be created, and a symbolic link
+    named like a memo (``*.md``, ``*.html``) in it is refused: a batch does not know its memos'
+    names before it scores, and writing through such a link would leave the folder (or replace
+    another company's memo); the single screen checks each memo's own file instead (:func:`plan`).
     """
+    if links and not folder.exists():
+        parent = next((p for p in folder.absolute().parents if p.exists()), Path("/"))
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise ConfigError(
+                f"cannot create the memo folder: {parent} is not a writable folder", Location(str(folder))
+            )
+        return
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -73,7 +73,7 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
     with open_regular(path, "rb") as handle:
         data: bytes = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise InputError(f"file is larger than the {max_bytes:,} bytes accepted", Location(str(path)))
+        raise InputError(f"file is larger than the {max_bytes:,} accepted (bytes)", Location(str(path)))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -45,10 +45,12 @@ import contextlib
 import importlib
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from screener.errors import ConfigError, InputError, Location, Problem, UsageError
-from screener.files import atomic_writer, remove_stale, scratch_folder
+from screener.files import Staged, remove_stale, scratch_folder
 from screener.jobs.batch.duplicates import Index
 from screener.jobs.batch.ranked import count_warnings, write_ranked
 from screener.jobs.batch.request import BatchRequest, BatchSummary, rejects_path
@@ -188,8 +190,7 @@ def run_batch(request: BatchRequest, summary: BatchSummary | None = None) -> Bat
             stack.enter_context(store.checkpointing(database))  # the workers' commits leave it to this
         pool = stack.enter_context(Workers(config, request.workers))
         stack.enter_context(rare_full_collections())  # after the pool: its screener is frozen too
-        # Kept when the batch fails or is stopped: the rejects of every record read so far.
-        rejects = stack.enter_context(atomic_writer(rejects_file, keep_on_error=True))
+        rejects = stack.enter_context(_rejects_file(rejects_file, summary))
         scratch = stack.enter_context(scratch_folder(SCRATCH_PREFIX))
         index = stack.enter_context(contextlib.closing(Index(scratch / "index.db")))
         spilled = score_pass(files, mapping, request, pool, rejects, summary, index, scratch)
@@ -203,6 +204,23 @@ def run_batch(request: BatchRequest, summary: BatchSummary | None = None) -> Bat
             summary.out = request.out
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@contextlib.contextmanager
+def _rejects_file(path: Path, summary: BatchSummary) -> Iterator[IO[str]]:
+    """The rejects file, written atomically; when the batch fails or is stopped after reading
+    records, it still replaces the previous one with the rejects of every record read so far.
+    A batch that fails before any record was read leaves the previous one alone."""
+    staged = Staged(path)
+    try:
+        yield staged.handle  # type: ignore[misc]
+    except BaseException:
+        if summary.read and not staged.handle.failed:
+            with contextlib.suppress(ConfigError):
+                staged.commit()
+        staged.discard()
+        raise
+    staged.commit()
 
 
 #: The prefix of a batch's scratch folder in the temporary folder (the duplicate index, sorted runs).

@@ -162,7 +162,27 @@ class Workers:
             self.pool = ProcessPoolExecutor(
                 self.n, mp_context=context, initializer=init_worker, initargs=(self.config,)
             )
+            self._start()
         return self
+
+    def _start(self) -> None:
+        """Start every worker now, with Ctrl-C ignored until each has set up its own handling.
+
+        A worker still importing when Ctrl-C reaches the process group would die with a
+        traceback of its own; one started with SIGINT ignored inherits that, as it should. Each
+        submitted task starts one process (the pool starts them on demand).
+        """
+        import threading
+
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            started = [self.pool.submit(_ready) for _ in range(self.n)]
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        for future in started:
+            self._result(future)
 
     def map(self, func: Callable[[list[Any]], Any], chunks: Iterable[list[Any]]) -> Iterator[Any]:
         if self.pool is None:
@@ -224,6 +244,11 @@ class Workers:
         for process in processes:
             with contextlib.suppress(Exception):
                 process.join(timeout=10)
+
+
+def _ready() -> bool:
+    """A task that only proves a worker started and set itself up."""
+    return True
 
 
 #: Signals received while a batch runs (the first asks it to stop at the next chunk).
