@@ -11,15 +11,22 @@ HTML templates get full autoescaping.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from jinja2 import BaseLoader, StrictUndefined, Template
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment, safe_range
 from markupsafe import Markup
 
 from screener import cache
@@ -72,6 +79,141 @@ def _date(value: dt.date | str | None) -> str:
     return "n/a" if value is None else str(value)
 
 
+#: Bounds on rendering one template (a memo, a rule's rationale or question): a template is code
+#: a user wrote, and nested ``range(100000)`` loops would otherwise run for hours.
+MAX_RENDER_CHARS = 5_000_000  #: characters of output
+MAX_RENDER_STEPS = 1_000_000  #: items all the ``range()`` loops of one render may go through
+MAX_RENDER_SECONDS = 10.0  #: wall-clock time (checked at each step and output piece, and by a timer)
+#: The largest sequence ``"x" * n`` or ``[...] * n`` may make, and the largest power ``a ** b`` may take.
+MAX_REPEAT = MAX_RENDER_CHARS
+MAX_POWER_DIGITS = 10_000
+
+
+class RenderLimit(Exception):
+    """A render went past one of the bounds above; the message says which."""
+
+
+@dataclasses.dataclass
+class _Budget:
+    deadline: float
+    steps: int = 0
+
+
+_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("render_budget", default=None)
+
+
+def _spend(steps: int = 1) -> None:
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    budget.steps += steps
+    if budget.steps > MAX_RENDER_STEPS:
+        raise RenderLimit(f"rendering stopped: its range() loops went past {MAX_RENDER_STEPS:,} steps")
+    if budget.steps % 1024 == 0 and time.monotonic() > budget.deadline:
+        raise _late()
+
+
+def _late() -> RenderLimit:
+    return RenderLimit(f"rendering stopped: it took longer than {MAX_RENDER_SECONDS:g} s")
+
+
+class _Counted:
+    """A sandboxed ``range()`` whose every item counts against the render's budget."""
+
+    def __init__(self, numbers: range):
+        self.numbers = numbers
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.numbers
+
+    def __iter__(self) -> Iterator[int]:
+        for number in self.numbers:
+            _spend()
+            yield number
+
+
+def _bounded_range(*args: int) -> _Counted:
+    return _Counted(safe_range(*args))
+
+
+class _Bounded(SandboxedEnvironment):
+    """Jinja's sandbox, with the repetition and power operators bounded (Jinja's operator intercepting)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if _whole(count) and isinstance(sequence, str | list | tuple) and len(sequence) * count > MAX_REPEAT:
+                    raise RenderLimit(
+                        f"rendering stopped: a repetition of {count:,} would make more than {MAX_REPEAT:,} items"
+                    )
+        elif operator == "**" and _whole(left) and _whole(right) and right > 0 and abs(left) > 1:
+            digits = right * abs(left).bit_length() * 0.302  # log10(2): a lower bound on the result's digits
+            if digits > MAX_POWER_DIGITS:
+                raise RenderLimit(f"rendering stopped: {left} ** {right} has more than {MAX_POWER_DIGITS:,} digits")
+        return super().call_binop(context, operator, left, right)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def render(template: Template, context: dict[str, Any]) -> str:
+    """Render ``template`` within the bounds above (:class:`RenderLimit` past one).
+
+    Output is gathered piece by piece so that its size is bounded as it grows; loops over
+    ``range()`` count their steps; and, on the main thread, a timer stops a render that runs past
+    :data:`MAX_RENDER_SECONDS` whatever it is doing. A render inside another shares its budget.
+    """
+    if _BUDGET.get() is not None:
+        return template.render(context)
+    budget = _Budget(time.monotonic() + MAX_RENDER_SECONDS)
+    token = _BUDGET.set(budget)
+    timer = _Timer() if _Timer.usable() else None
+    try:
+        pieces: list[str] = []
+        size = 0
+        for piece in template.generate(context):
+            size += len(piece)
+            if size > MAX_RENDER_CHARS:
+                raise RenderLimit(f"rendering stopped: its output passed {MAX_RENDER_CHARS:,} characters")
+            if time.monotonic() > budget.deadline:
+                raise _late()
+            pieces.append(piece)
+        return "".join(pieces)
+    finally:
+        if timer is not None:
+            timer.stop()
+        _BUDGET.reset(token)
+
+
+class _Timer:
+    """SIGALRM after :data:`MAX_RENDER_SECONDS`, raising :class:`RenderLimit` in the render (main thread only)."""
+
+    @staticmethod
+    def usable() -> bool:
+        return (
+            hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+        )
+
+    def __init__(self) -> None:
+        def expire(_signum: int, _frame: Any) -> None:
+            raise _late()
+
+        signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, MAX_RENDER_SECONDS)
+
+    def stop(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
 class Snippet:
     """A checked template that is compiled on first render.
 
@@ -91,7 +233,7 @@ class Snippet:
                 self._template = bytecode.compiled(self.env, self.source)
             else:
                 self._template = self.env.from_string(self.source)
-        return self._template.render(context)
+        return render(self._template, context)
 
 
 def environment(loader: BaseLoader | None = None, *, html: bool = False, escape: bool = True) -> SandboxedEnvironment:
@@ -102,7 +244,7 @@ def environment(loader: BaseLoader | None = None, *, html: bool = False, escape:
     text that is escaped where it is finally output (rule rationales end up in memos, JSON and
     the terminal alike, so they stay plain text until then).
     """
-    env = SandboxedEnvironment(
+    env = _Bounded(
         loader=loader,
         undefined=StrictUndefined,
         autoescape=html,
@@ -114,6 +256,7 @@ def environment(loader: BaseLoader | None = None, *, html: bool = False, escape:
     env.filters.update(
         money=format_money, percent=format_percent, number=_number, date=_date, signed=_signed, label=label
     )
+    env.globals["range"] = _bounded_range
     # Compiling the memo templates cost a tenth of a screen's start-up: their code is cached in the
     # user's cache folder, keyed on this module's code too (its filters and escaping shape the output).
     env.bytecode_cache = cache.TemplateCache(env, _source_digest())

@@ -80,6 +80,11 @@ def wait_for(condition, process: subprocess.Popen, seconds: float = 120) -> None
         time.sleep(0.05)
 
 
+def messages(stderr: str) -> list[str]:
+    """stderr's lines, without the progress lines a batch prints when stderr is not a terminal."""
+    return [line for line in stderr.splitlines() if not line.startswith("batch: ")]
+
+
 def finish(process: subprocess.Popen, seconds: float = 120) -> tuple[int, str, str]:
     try:
         out, err = process.communicate(timeout=seconds)
@@ -175,7 +180,7 @@ def test_a_database_failure_mid_batch_keeps_the_rejects_and_says_how_far_it_got(
     )
     assert code == ExitCode.STORE_ERROR
     assert stdout == ""
-    lines = stderr.splitlines()
+    lines = messages(stderr)
     assert lines[0] == "unfinished: 40 read so far: 36 scored, 4 rejected, 0 duplicates"
     assert lines[1:3] == [
         f"rejects of the records read: {rejects}",
@@ -199,7 +204,7 @@ def test_a_full_disk_under_the_ranked_output_is_a_clean_error_and_keeps_the_prev
         out.write_text("previous results\n")
         code, _stdout, stderr = batch(str(deals), "--no-db", "--out", str(out), "--rejects", str(tmp_path / "r.jsonl"))
         assert code == ExitCode.CONFIG_ERROR
-        assert stderr.splitlines()[-1] == f"error: {out}: cannot write: No space left on device"
+        assert messages(stderr)[-1] == f"error: {out}: cannot write: No space left on device"
         assert "Traceback" not in stderr
         assert out.read_text() == "previous results\n"
         assert sorted(p.name for p in disk.iterdir()) == [".filler", "ranked.csv"]  # no temporary file left
@@ -212,7 +217,7 @@ def test_a_full_disk_under_the_rejects_file_is_a_clean_error(tmp_path):
         rejects = disk / "rejects.jsonl"
         code, _, stderr = batch(str(deals), "--no-db", "--rejects", str(rejects))
         assert code == ExitCode.CONFIG_ERROR
-        assert stderr.splitlines()[-1] == f"error: {rejects}: cannot write: No space left on device"
+        assert messages(stderr)[-1] == f"error: {rejects}: cannot write: No space left on device"
         assert sorted(p.name for p in disk.iterdir()) == [".filler"]  # nothing half-written
 
 
@@ -253,12 +258,12 @@ def test_a_worker_killed_by_the_oom_killer_fails_the_batch_and_a_rerun_completes
     os.kill(workers(process.pid)[0], signal.SIGKILL)
     code, _stdout, stderr = finish(process)
     assert code == ExitCode.CONFIG_ERROR, stderr
-    assert stderr.splitlines()[-1] == (
+    assert messages(stderr)[-1] == (
         "error: a worker process died (killed by SIGKILL), perhaps stopped by the out-of-memory killer; the batch "
         "stopped. What the workers had saved stays: run the same command again to complete it (with fewer "
         "--workers, or a smaller --chunk-size, if memory was short)"
     )
-    assert stderr.splitlines()[0].startswith("unfinished: ")
+    assert messages(stderr)[0].startswith("unfinished: ")
     assert "Traceback" not in stderr and not out.exists()
     assert 0 < len(keys(sqlite_url)) < n
     code, _, stderr = batch(*args)
@@ -299,7 +304,7 @@ def test_a_stopped_batch_says_what_it_did_keeps_its_rejects_and_a_rerun_complete
         process.send_signal(signal.SIGTERM if "TERM" in how else signal.SIGINT)
     returncode, stdout, stderr = finish(process)
     assert returncode == code, stderr
-    lines = stderr.splitlines()
+    lines = messages(stderr)
     read, scored, rejected = (int(w) for w in _counts(lines[0]))
     assert read == scored + rejected and 0 < read < n
     assert lines[1:] == [

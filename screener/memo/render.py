@@ -179,7 +179,7 @@ class MemoRenderer:
         # filter given the wrong type, a loop the sandbox refuses) is the template's problem,
         # reported with its line, never a traceback.
         try:
-            return self.template.render(context.as_dict())
+            return texts.render(self.template, context.as_dict())
         except RecursionError as exc:
             hint = f"a template extends or includes itself; the packaged one is 'default:{self.file}'"
             raise TemplateError(hint, _location(exc, self.template)) from None
@@ -188,6 +188,8 @@ class MemoRenderer:
 
 
 def _problem(exc: Exception) -> str:
+    if isinstance(exc, texts.RenderLimit):
+        return str(exc)
     if isinstance(exc, jinja2.TemplateNotFound):
         return f"template {exc.name!r} not found (packaged templates are named 'default:NAME')"
     if isinstance(exc, jinja2.UndefinedError):

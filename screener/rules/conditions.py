@@ -34,6 +34,11 @@ MAX_DEPTH = 40  #: levels of and/or/not
 MAX_TREE_DEPTH = 100
 #: durable-rules fails a whole assert when more than 64 rules match one fact.
 ENGINE_MATCH_LIMIT = 64
+#: durable-rules keeps at most 31 expressions per rule (``MAX_SEQUENCE_EXPRESSIONS`` in its
+#: rete.h; error 113 past it). Each and/or group takes two, its start and its end, and the anchor
+#: every rule is wrapped in (``engine.ANCHOR``) is one group more: a condition may hold 14.
+ENGINE_EXPRESSION_LIMIT = 32
+MAX_ENGINE_GROUPS = ENGINE_EXPRESSION_LIMIT // 2 - 2
 #: Integers beyond this lose precision on their way through the engine's number parser.
 MAX_ENGINE_INT = 2**53 - 1
 
@@ -445,6 +450,24 @@ def decide(node: Node, fact: Mapping[str, Any]) -> bool | None:
 def decidable(node: Node, absent: Collection[str]) -> bool:
     """Whether ``node`` could be decided without the fields in ``absent``: a test on some other field."""
     return any(isinstance(atom, Exists) or atom.field.path not in absent for atom in walk(node))
+
+
+def groups(node: Node) -> int:
+    """How many and/or groups the engine builds for a condition (an ``in [...]`` list is one)."""
+    if isinstance(node, Compare | Exists):
+        return 0
+    return 1 + sum(groups(item) for item in node.items)
+
+
+def engine_limit(node: Node) -> str | None:
+    """Why the engine would refuse this condition (durable-rules error 113), or None."""
+    found = groups(node)
+    if found <= MAX_ENGINE_GROUPS:
+        return None
+    return (
+        f"the condition has {found} and/or groups (each 'in [...]' list is one); the engine holds at most "
+        f"{MAX_ENGINE_GROUPS} in one rule (durable-rules error 113): split it into several rules"
+    )
 
 
 def max_matches(node: Node) -> int:

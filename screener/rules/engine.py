@@ -46,7 +46,7 @@ from typing import Any
 
 import orjson
 
-from screener.errors import EngineError
+from screener.errors import EngineError, Problem, RuleError
 from screener.rules import conditions
 from screener.rules.rulebook import Rulebook
 
@@ -122,32 +122,67 @@ class Engine:
         #: per ruleset, the sid of its one live state ("" when it has none yet)
         self._states: list[str] = []
         self._finalizer = weakref.finalize(self, _free, self._ext, self._handles, self._states)
+        self._by_key = by_key
         for number, group in enumerate(groups):
-            definition: dict[str, Any] = {
-                f"r{index}": {
-                    "all": [
-                        {
-                            "m": {
-                                "$and": [
-                                    {ANCHOR: 1},
-                                    _renamed(conditions.to_durable(rulebook.rules[index].condition), by_key),
-                                ]
-                            }
-                        }
-                    ]
-                }
-                for index in group
-            }
-            definition[SENTINEL] = {"all": [{"m": {ANCHOR: 1}}]}
+            definition = self._definition(group)
             name = f"screener-{rulebook.name}-{next(_names)}-{number}"
             try:
                 self._handles.append(self._ext.create_ruleset(name, json.dumps(definition)))
             except self._ext.error as exc:
                 self.close()
-                raise EngineError(f"durable-rules refused pack {rulebook.name}: {exc}") from None
+                raise self._refused(group, str(exc)) from None
             self._states.append("")
         self._sids = itertools.count(1)
         self._rule_index = {f"r{r.index}": r.index for r in rulebook.rules}
+
+    def _definition(self, group: list[int]) -> dict[str, Any]:
+        rules = self.rulebook.rules
+        definition: dict[str, Any] = {
+            f"r{index}": {
+                "all": [
+                    {
+                        "m": {
+                            "$and": [{ANCHOR: 1}, _renamed(conditions.to_durable(rules[index].condition), self._by_key)]
+                        }
+                    }
+                ]
+            }
+            for index in group
+        }
+        definition[SENTINEL] = {"all": [{"m": {ANCHOR: 1}}]}
+        return definition
+
+    def _refused(self, group: list[int], reason: str) -> RuleError:
+        """The rules of ``group`` the engine will not hold, each at its condition's line, found by bisecting.
+
+        durable-rules says only "error code 113" for the whole ruleset; a pack author needs the rule.
+        """
+        rules = self.rulebook.rules
+        return RuleError(
+            Problem(
+                conditions.engine_limit(rules[i].condition) or f"the engine refused this rule ({reason})",
+                rules[i].where.get("when", rules[i].location),
+                rules[i].id,
+            )
+            for i in self._culprits(group)
+        )
+
+    def _culprits(self, group: list[int]) -> list[int]:
+        """The smallest parts of ``group`` the engine refuses: single rules, or (if only together) the group."""
+        if self._holds(group):
+            return []
+        if len(group) == 1:
+            return group
+        half = len(group) // 2
+        return self._culprits(group[:half]) + self._culprits(group[half:]) or group
+
+    def _holds(self, group: list[int]) -> bool:
+        try:
+            handle = self._ext.create_ruleset(f"screener-probe-{next(_names)}", json.dumps(self._definition(group)))
+        except self._ext.error:
+            return False
+        self._ext.delete_ruleset(handle)
+        return True
 
     @property
     def rulesets(self) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 
 from screener.errors import EngineError, Location, Problem, RuleError, ScreenerError
 from screener.profile.sources import Document, load_document
-from screener.rules import conditions, sense
+from screener.rules import conditions, hazards, sense
 from screener.rules.conditions import All, AnyOf, Compare, Exists, Node, Op
 from screener.rules.identity import check_lock
 from screener.rules.rulebook import Rule, Rulebook, compile_document, resolve_pack
@@ -70,9 +70,12 @@ def check_pack(path: str | Path) -> list[Problem]:
         for rule in rulebook.rules:
             problems.extend(check_rule(doc, rule))
         problems.extend(sense.check(doc, rulebook, satisfiable))
+        for rule in rulebook.rules:
+            problems.extend(hazards.check_precision(doc, rule))
+        problems.extend(hazards.check_renders(rulebook))
         problems.extend(_check_engine(rulebook, doc))
     problems.extend(check_lock(doc, path))
-    return sorted(problems, key=_order)
+    return sorted(dict.fromkeys(problems), key=_order)
 
 
 def _order(problem: Problem) -> tuple[int, int, str]:
@@ -256,5 +259,7 @@ def _check_engine(rulebook: Rulebook, doc: Document) -> list[Problem]:
     try:
         with Engine(rulebook):
             return []
+    except RuleError as exc:  # rules it refused, each at its line
+        return list(exc.problems)
     except EngineError as exc:
         return [Problem(p.message, doc.locate(("rules",)), "", "error") for p in exc.problems]

@@ -123,6 +123,8 @@ class Rule:
     rationale: texts.Snippet
     question: texts.Snippet | None
     location: Location
+    #: where the rule's ``when``, ``rationale`` and ``question`` are written (errors point there)
+    where: dict[str, Location] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -374,10 +376,18 @@ class _RuleCompiler:
                 f"{conditions.ENGINE_MATCH_LIMIT - 1} (split it into several rules)"
             )
             self.fail(index, spec.id, "when", message)
+        refused = conditions.engine_limit(node)
+        if refused is not None:
+            self.fail(index, spec.id, "when", refused)
         if len(self.problems) > before or rationale is None:
             return None
         line, col = self.doc.locations.get(("rules", index), (0, 0))
-        return Rule(spec, index, node, reads, rationale, question, Location(self.doc.file, line, col))
+        where = {
+            key: Location(self.doc.file, *self.doc.value_locations[("rules", index, key)])
+            for key in ("when", "rationale", "question")
+            if ("rules", index, key) in self.doc.value_locations
+        }
+        return Rule(spec, index, node, reads, rationale, question, Location(self.doc.file, line, col), where)
 
     def template(self, index: int, spec: RuleSpec, key: str, source: str) -> texts.Snippet | None:
         try:
@@ -409,3 +419,28 @@ def _name_rule(doc: Document, problem: Problem) -> Problem:
             problem.message, problem.location, f"{rules[index]['id']}: {field}" if field else rules[index]["id"]
         )
     return problem
+
+
+def snippet_context(profile: Any, derived: dict[str, Any], on: Any) -> dict[str, Any]:
+    """What a rationale or question sees: the profile's fields, ``derived`` and ``screened_on``."""
+    return {**profile.model_dump(mode="json"), "derived": derived, "screened_on": on.isoformat()}
+
+
+def render_snippet(rule: Rule, what: str, context: dict[str, Any]) -> str:
+    """Render a rule's rationale or question; any failure is a RuleError at the snippet's own line.
+
+    A snippet is a template the pack's author wrote: a division by zero, a filter given the wrong
+    type, a macro that calls itself or a loop past the render bounds
+    (:data:`screener.texts.MAX_RENDER_STEPS`) is the rule's problem, never a traceback.
+    """
+    template = rule.rationale if what == "rationale" else rule.question
+    assert template is not None
+    try:
+        return " ".join(template.render({**context, "rule": rule.spec.model_dump()}).split())
+    except RecursionError:
+        reason = "a macro calls itself without end"
+    except jinja2.TemplateError as exc:
+        reason = str(exc.message or exc)
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, texts.RenderLimit) else f"{type(exc).__name__}: {exc}"
+    raise RuleError(Problem(f"{what} cannot be rendered: {reason}", rule.where.get(what, rule.location), rule.id))

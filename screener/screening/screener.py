@@ -11,17 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
 from screener import texts
-from screener.errors import Problem, RuleError
 from screener.profile import plausibility
 from screener.profile.derived import Derived, derived_values, is_present
 from screener.profile.model import Profile, company_key
 from screener.rules import catalogue, conditions, schema
 from screener.rules.catalogue import PackSchema
 from screener.rules.engine import Engine
-from screener.rules.rulebook import Rule, Rulebook
+from screener.rules.rulebook import Rule, Rulebook, render_snippet, snippet_context
 from screener.screening.result import CategoryScore, CompanyRef, Outcome, PackRef, RuleResult, ScreeningResult
 from screener.screening.scoring import Tally, outcomes, tally
 
@@ -120,11 +117,7 @@ def screen(profile: Profile, rulebook: Rulebook, on: dt.date | None = None) -> S
 
 
 def _context(profile: Profile, derived: Derived, on: dt.date) -> dict[str, Any]:
-    return {
-        **profile.model_dump(mode="json"),
-        "derived": derived.model_dump(mode="json"),
-        "screened_on": on.isoformat(),
-    }
+    return snippet_context(profile, derived.model_dump(mode="json"), on)
 
 
 def _rule_result(rule: Rule, result: Outcome, missing: list[str], context: dict[str, Any] | None) -> RuleResult:
@@ -202,7 +195,4 @@ _LIST_FIELDS = {
 
 
 def _render(rule: Rule, template: texts.Snippet, context: dict[str, Any], what: str) -> str:
-    try:
-        return " ".join(template.render({**context, "rule": rule.spec.model_dump()}).split())
-    except jinja2.TemplateError as exc:
-        raise RuleError(Problem(f"{what} cannot be rendered: {exc}", rule.location, rule.id)) from None
+    return render_snippet(rule, what, context)
