@@ -249,7 +249,7 @@ def test_a_symbolic_link_in_the_memo_folder_is_refused_before_scoring(tmp_path, 
 
 
 def test_a_worker_killed_by_the_oom_killer_fails_the_batch_and_a_rerun_completes_it(tmp_path, sqlite_url):
-    n = 1500
+    n = 6000
     deals = write_jsonl(tmp_path / "deals.jsonl", [profile(i) for i in range(n)])
     out = tmp_path / "o.csv"
     args = (str(deals), "--db", sqlite_url, "--workers", "2", "--chunk-size", "10", "--out", str(out))

@@ -62,10 +62,13 @@ def parse_date(value: Any, unordered: str = WRITE_ISO) -> dt.date:
 
 
 def _day(year: int, month: int, day: int, text: str) -> dt.date:
+    shown = text if len(text) <= 30 else f"{text[:20]}… ({len(text)} characters)"
     try:
         return dt.date(year, month, day)
     except ValueError as exc:
-        raise ValueError(f"{text!r} is not a date: {exc}") from None
+        raise ValueError(f"{shown!r} is not a date: {exc}") from None
+    except OverflowError:  # a year beyond any C integer (10**400)
+        raise ValueError(f"{shown!r} is not a date: year is out of range") from None
 
 
 # --- countries ------------------------------------------------------------------------------

@@ -177,7 +177,7 @@ class Workers:
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
-            started = [self.pool.submit(_ready) for _ in range(self.n)]
+            started = [self._submit(_ready) for _ in range(self.n)]
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
@@ -193,11 +193,19 @@ class Workers:
         pending: deque[Any] = deque()
         for chunk in chunks:
             check_stop()
-            pending.append(self.pool.submit(func, chunk))
+            pending.append(self._submit(func, chunk))
             if len(pending) >= 2 * self.n:
                 yield self._result(pending.popleft())
         while pending:
             yield self._result(pending.popleft())
+
+    def _submit(self, func: Callable[..., Any], *args: Any) -> Any:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(func, *args)
+        except BrokenProcessPool:  # a worker died while none of its chunks was waited for
+            raise WorkerError(self._death()) from None
 
     def _result(self, future: Any) -> Any:
         from concurrent.futures import TimeoutError as Timeout
