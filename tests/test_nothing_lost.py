@@ -97,7 +97,7 @@ def test_a_full_disk_under_the_memo_folder_saves_no_row(tmp_path, sqlite_url):
         assert result.exit_code == ExitCode.CONFIG_ERROR
         assert result.stderr == f"error: {disk / 'acme.md'}: cannot write: No space left on device\n"
         assert sorted(p.name for p in disk.iterdir()) == [".filler"]
-    assert not (tmp_path / "screener.db").exists()  # not even opened: the memo failed first
+    assert keys(sqlite_url) == []  # the memo failed before the row was saved
 
 
 def test_a_database_that_refuses_the_row_leaves_no_memo(tmp_path, sqlite_url):
