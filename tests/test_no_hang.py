@@ -170,3 +170,13 @@ def test_a_large_document_without_aliases_is_not_called_an_alias_bomb(tmp_path):
     result = run(str(bomb), "--no-db", "--no-memo")
     assert result.exit_code == ExitCode.INVALID_INPUT
     assert "the document expands to more than 200,000 values through its aliases (an alias bomb?)" in result.stderr
+
+
+def test_a_fifo_named_as_a_rule_pack_is_refused(tmp_path, acme):
+    pack = tmp_path / "pack.yaml"
+    os.mkfifo(pack)
+    result = run(str(acme), "--rules", str(pack), "--no-db", "--no-memo")
+    assert result.exit_code == ExitCode.RULE_ERROR
+    assert (
+        result.stderr == f"error: {pack}: is not a regular file (a FIFO, device or socket); Screener reads only files\n"
+    )

@@ -25,6 +25,7 @@ import orjson
 from jinja2 import meta
 
 from screener import cache
+from screener.errors import ScreenerError
 from screener.profile import sources
 from screener.profile.sources import Document, PathKey
 
@@ -34,9 +35,14 @@ KIND = "packs"
 def load(path: Path) -> Document:
     """The located document of the pack at ``path``: from the cache when its text was parsed before."""
     try:
-        text = path.read_bytes()
-    except OSError:
+        # Only a regular file, and no more of it than a document may hold: a FIFO or /dev/zero
+        # named as a pack would otherwise be read for ever.
+        with sources.open_regular(path, "rb") as handle:
+            text: bytes = handle.read(sources.MAX_BYTES + 1)
+    except (OSError, ScreenerError):
         return sources.load_document(path)  # which reports the error as it always does
+    if len(text) > sources.MAX_BYTES:
+        return sources.load_document(path)
     name = cache.key(_fingerprint(), path.suffix.lower().encode(), text)
     cached = cache.read(KIND, name)
     if cached is not None:
