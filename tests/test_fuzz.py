@@ -139,12 +139,13 @@ def _batch(root: Path, path: Path) -> Any:
     return run("batch", str(path), "--no-db", "--out", str(root / "out.jsonl"), "--format", "json")
 
 
-def _check_counts(result: Any, root: Path, physical: int) -> None:
+def _check_counts(result: Any, root: Path, physical: int | None) -> None:
     no_traceback(result)
     assert result.exit_code in {ExitCode.OK, ExitCode.REJECTS}, result.output
     summary = json.loads(result.stdout)
     assert summary["read"] == summary["scored"] + summary["rejected"] + summary["duplicates"]
-    assert summary["read"] == physical
+    if physical is not None:
+        assert summary["read"] == physical
     rejects = (root / "out.rejects.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rejects) == summary["rejected"] + summary["duplicates"]
     ranked = (root / "out.jsonl").read_text(encoding="utf-8").splitlines()
@@ -177,7 +178,11 @@ def test_every_row_of_a_mutated_csv_file_is_counted_or_its_header_refused(data):
         result = _batch(root, path)
         no_traceback(result)
         form = csv_format(path, load_mapping(None))
-        text = data.decode(form.encoding, errors="surrogateescape")
+        try:
+            text = data.decode(form.encoding, errors="surrogateescape")
+        except UnicodeDecodeError:  # detected as UTF-16 and cut short: its rows cannot be told apart
+            _check_counts(result, root, None)
+            return
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=form.delimiter))
         header = rows[0] if rows else []
         if len(set(header)) != len(header) or any(undecodable(cell) for cell in header):
