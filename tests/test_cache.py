@@ -284,3 +284,29 @@ def test_template_checks_are_the_same_from_the_cache(cache_dir: Path, write) -> 
     for entry in entries(cache_dir, "snippets"):
         cache.write("snippets", entry.name, b'{"not": "a list"}')
     assert packcache.undeclared(env, "{{ a }} {{ b.c }}") == {"a", "b"}
+
+
+# --- countries -----------------------------------------------------------------------------------
+
+
+def test_the_country_tables_come_from_the_cache_without_importing_pycountry(cache_dir: Path) -> None:
+    from screener.profile import parsing
+
+    fresh = parsing._codes_from_pycountry()
+    script = (
+        "import sys; from screener.profile import parsing; "
+        "print(parsing.country_code('Germany'), parsing.country_code('USA'), 'pycountry' in sys.modules)"
+    )
+    env = {**os.environ, "SCREENER_CACHE_DIR": str(cache_dir)}
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env, cwd=REPO)
+        for _ in range(2)
+    ]
+    assert [r.stdout.split() for r in runs] == [["DE", "US", "True"], ["DE", "US", "False"]]
+    [entry] = entries(cache_dir, "countries")
+    assert json.loads(cache.read("countries", entry.name) or b"") == fresh
+    cache.write("countries", entry.name, b'{"alpha_2": {}, "alpha_3": {}, "names": {}}')  # valid JSON, not the tables
+    again = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env, cwd=REPO
+    )
+    assert again.stdout.split() == ["DE", "US", "True"]

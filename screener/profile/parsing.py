@@ -19,6 +19,9 @@ import functools
 import re
 from typing import Any
 
+import orjson
+
+from screener import cache
 from screener.errors import did_you_mean
 
 # --- dates ----------------------------------------------------------------------------------
@@ -136,7 +139,57 @@ def _country(text: str) -> str:
 
 @functools.cache
 def _codes() -> dict[str, dict[str, str]]:
-    """alpha-2 → name, alpha-3 → alpha-2, and each lower-cased English name → alpha-2, from pycountry."""
+    """alpha-2 → name, alpha-3 → alpha-2, and each lower-cased English name → alpha-2, from pycountry.
+
+    Importing pycountry (it asks the installed packages for its own version) and reading its
+    database cost more than the rest of a screen's validation, so the tables are kept in the
+    start-up cache (:mod:`screener.cache`), keyed on pycountry's database file (path, size, time),
+    which is found without importing it.
+    """
+    name = _countries_key()
+    cached = cache.read("countries", name) if name else None
+    if cached is not None:
+        try:
+            tables = orjson.loads(cached)
+        except orjson.JSONDecodeError:
+            tables = None
+        if _tables(tables):
+            return tables  # type: ignore[no-any-return]
+    tables = _codes_from_pycountry()
+    if name:
+        cache.write("countries", name, orjson.dumps(tables))
+    return tables
+
+
+def _countries_key() -> str | None:
+    import importlib.machinery
+    import os
+
+    spec = importlib.machinery.PathFinder.find_spec("pycountry")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(spec.submodule_search_locations[0], "databases", "iso3166-1.json")  # noqa: PTH118
+    try:
+        info = os.stat(path)  # noqa: PTH116
+    except OSError:
+        return None
+    return cache.key(b"countries", path.encode(), str(info.st_size).encode(), str(info.st_mtime_ns).encode())
+
+
+def _tables(data: Any) -> bool:
+    """Whether ``data`` has the shape :func:`_codes` returns (a cache entry is checked before it is used)."""
+    return (
+        isinstance(data, dict)
+        and set(data) == {"alpha_2", "alpha_3", "names"}
+        and all(
+            isinstance(table, dict) and all(type(k) is str and type(v) is str for k, v in table.items())
+            for table in data.values()
+        )
+        and bool(data["alpha_2"])
+    )
+
+
+def _codes_from_pycountry() -> dict[str, dict[str, str]]:
     import pycountry
 
     alpha_2: dict[str, str] = {}
