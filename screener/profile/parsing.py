@@ -14,7 +14,6 @@ English names); a few English names in everyday use that ISO does not list (``Ru
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 import re
 from typing import Any
@@ -130,6 +129,8 @@ def _country(text: str) -> str:
         raise ValueError(
             f"{text!r} is not an ISO 3166 country code (alpha-2 such as 'US' or 'DE', or alpha-3 such as 'USA')"
         )
+    import difflib  # here: only a misspelt country needs it
+
     close = difflib.get_close_matches(lowered, list(codes["names"]), n=1, cutoff=0.8)
     hint = (
         f"; did you mean {codes['names'][close[0]]!r} ({codes['alpha_2'][codes['names'][close[0]]]})?" if close else ""

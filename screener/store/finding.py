@@ -10,7 +10,6 @@ stored name, website or key. Not found is exit code 8 everywhere.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,5 +128,7 @@ def _suggestion(engine: Engine, text: str) -> str:
         spelled.setdefault(str(key).lower(), str(key))
     probe = text.strip().lower().removeprefix("https://").removeprefix("http://").removeprefix("www.").rstrip("/")
     # As errors.did_you_mean decides, but case-insensitively: 'tinyllama legal' is 'Tinyllama Legal'.
+    import difflib  # here: only a company that is not found needs it
+
     close = difflib.get_close_matches(probe, list(spelled), n=1, cutoff=0.6)
     return f"; did you mean {spelled[close[0]]!r}?" if close else ""
