@@ -28,8 +28,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from screener.errors import ConfigError, Location, Problem, did_you_mean
+from screener.files import open_regular
 
 CONFIG_FILE = "screener.toml"
+#: Largest configuration file read, in bytes (a real one is a few hundred).
+MAX_CONFIG_BYTES = 1_000_000
 
 
 def _currency(code: str) -> str:
@@ -89,11 +92,17 @@ def load_settings(path: Path | None = None, fx: Iterable[str] = ()) -> Settings:
     lines: dict[tuple[str, ...], tuple[int, int]] = {}
     if path is not None or file.exists():
         try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError("configuration file not found", Location(str(file))) from None
-        except (OSError, UnicodeDecodeError) as exc:
+            # A regular file only, and a bounded read: a FIFO named screener.toml would block forever.
+            with open_regular(file, "rb", error=ConfigError) as handle:
+                raw = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
             raise ConfigError(f"cannot read the configuration: {exc}", Location(str(file))) from None
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"file is larger than the {MAX_CONFIG_BYTES:,} accepted (bytes)", Location(str(file)))
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"not UTF-8 text (byte {exc.start})", Location(str(file))) from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

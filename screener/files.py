@@ -1,4 +1,5 @@
-"""Writing files so that a crash, a full disk or Ctrl-C never leaves a half-written one behind.
+"""Reading and writing files safely: only regular files are opened for reading (a FIFO or a device
+would block or never end), and a crash, a full disk or Ctrl-C never leaves a half-written file behind.
 
 Content goes to a temporary file in the target's folder, is flushed to disk, and then
 atomically renamed over the target. A temporary file is locked (``flock``) for as long as the
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,7 +24,7 @@ from typing import IO, Any
 
 from slugify import slugify
 
-from screener.errors import ConfigError, Location
+from screener.errors import ConfigError, InputError, Location, ScreenerError
 
 try:
     import fcntl
@@ -230,3 +232,33 @@ def safe_child(folder: Path, name: str, suffix: str, number: int = 1, *, dots: b
     if target.parent != folder.resolve():
         raise ConfigError(f"refusing to write outside the folder: {name!r}", Location(str(folder)))
     return target
+
+
+def open_regular(path: Path, mode: str = "r", *, error: type[ScreenerError] = InputError, **options: Any) -> IO[Any]:
+    """Open a regular file for reading, or raise ``error`` (an InputError by default) saying why it cannot be read.
+
+    Opened without blocking and checked on the open descriptor, so that a FIFO, a device or a
+    socket (also behind a symbolic link, also one swapped in after a check) is refused rather
+    than read.
+    """
+    where = Location(str(path))
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise error("file not found", where) from None
+    except IsADirectoryError:
+        raise error("is a folder, expected a file", where) from None
+    except OSError as exc:
+        raise error(f"cannot read file: {exc.strerror or exc}", where) from None
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            raise error("is a folder, expected a file", where)
+        if not stat.S_ISREG(status.st_mode):
+            raise error("is not a regular file (a FIFO, device or socket); Screener reads only files", where)
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, mode, **options)
+    except BaseException:
+        os.close(fd)
+        raise

@@ -180,3 +180,28 @@ def test_a_fifo_named_as_a_rule_pack_is_refused(tmp_path, acme):
     assert (
         result.stderr == f"error: {pack}: is not a regular file (a FIFO, device or socket); Screener reads only files\n"
     )
+
+
+def test_a_fifo_named_as_the_configuration_is_refused(tmp_path, acme, monkeypatch):
+    fifo = tmp_path / "screener.toml"
+    os.mkfifo(fifo)
+    result = run(str(acme), "--config", str(fifo), "--no-db", "--no-memo")
+    assert result.exit_code == ExitCode.CONFIG_ERROR
+    assert (
+        result.stderr == f"error: {fifo}: is not a regular file (a FIFO, device or socket); Screener reads only files\n"
+    )
+    # Also the screener.toml found in the current folder, which nobody named.
+    monkeypatch.chdir(tmp_path)
+    result = run(str(acme), "--no-db", "--no-memo")
+    assert result.exit_code == ExitCode.CONFIG_ERROR
+    assert "screener.toml: is not a regular file" in result.stderr
+
+
+def test_a_configuration_past_the_bound_is_refused_by_the_read(tmp_path, acme):
+    from screener.config import MAX_CONFIG_BYTES
+
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * MAX_CONFIG_BYTES + "\n")
+    result = run(str(acme), "--config", str(big), "--no-db", "--no-memo")
+    assert result.exit_code == ExitCode.CONFIG_ERROR
+    assert result.stderr == f"error: {big}: file is larger than the {MAX_CONFIG_BYTES:,} accepted (bytes)\n"

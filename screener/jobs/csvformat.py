@@ -32,7 +32,7 @@ class CsvFormat:
 
 def detect(path: Path, encoding: str = "auto", delimiter: str = "auto") -> CsvFormat:
     """The encoding and delimiter of ``path``: those given, or detected (raises OSError if unreadable)."""
-    from screener.profile.sources import open_regular  # a FIFO swapped in since it was listed would block
+    from screener.files import open_regular  # a FIFO swapped in since it was listed would block
 
     with open_regular(path, "rb") as handle:
         sample = handle.read(SAMPLE_BYTES)

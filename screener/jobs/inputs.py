@@ -33,6 +33,7 @@ from typing import IO, Any, NamedTuple
 from pydantic import ValidationError
 
 from screener.errors import InputError, Location, Problem, ScreenerError
+from screener.files import open_regular
 from screener.jobs.csvformat import CsvFormat, detect
 from screener.jobs.mapping import Mapping as ColumnMapping
 from screener.profile.model import Profile, validate_profile
@@ -42,7 +43,6 @@ from screener.profile.sources import (
     bounded_lines,
     iter_json_lines,
     load_document,
-    open_regular,
     parse_json,
     printable,
     undecodable,

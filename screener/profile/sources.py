@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from screener.errors import InputError, Location, Problem
+from screener.files import open_regular
 
 #: Largest document accepted, in bytes. A real profile or rule pack is a few kilobytes.
 MAX_BYTES = 2_000_000
@@ -78,36 +77,6 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
-
-
-def open_regular(path: Path, mode: str = "r", **options: Any) -> IO[Any]:
-    """Open a regular file for reading, or raise an InputError saying why it cannot be read.
-
-    Opened without blocking and checked on the open descriptor, so that a FIFO, a device or a
-    socket (also behind a symbolic link, also one swapped in after a check) is refused rather
-    than read.
-    """
-    where = Location(str(path))
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise InputError("file not found", where) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, expected a file", where) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", where) from None
-    try:
-        status = os.fstat(fd)
-        if stat.S_ISDIR(status.st_mode):
-            raise InputError("is a folder, expected a file", where)
-        if not stat.S_ISREG(status.st_mode):
-            raise InputError("is not a regular file (a FIFO, device or socket); Screener reads only files", where)
-        if getattr(os, "O_NONBLOCK", 0):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, mode, **options)
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def load_document(path: Path, max_bytes: int = MAX_BYTES) -> Document:

@@ -26,6 +26,7 @@ from jinja2 import meta
 
 from screener import cache
 from screener.errors import ScreenerError
+from screener.files import open_regular
 from screener.profile import sources
 from screener.profile.sources import Document, PathKey
 
@@ -37,7 +38,7 @@ def load(path: Path) -> Document:
     try:
         # Only a regular file, and no more of it than a document may hold: a FIFO or /dev/zero
         # named as a pack would otherwise be read for ever.
-        with sources.open_regular(path, "rb") as handle:
+        with open_regular(path, "rb") as handle:
             text: bytes = handle.read(sources.MAX_BYTES + 1)
     except (OSError, ScreenerError):
         return sources.load_document(path)  # which reports the error as it always does
