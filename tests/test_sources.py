@@ -111,3 +111,23 @@ def test_invalid_utf8(tmp_path: Path) -> None:
     path.write_bytes("name: caf\xe9\n".encode("latin-1"))
     with pytest.raises(InputError, match="not UTF-8"):
         load_document(path)
+
+
+def test_a_document_of_too_many_values_stops_where_the_bound_is_crossed(write) -> None:
+    # A flow list of one-digit values: about a megabyte, under the size bound. Composed whole and
+    # counted afterwards, refusing it took a minute; counted while composing, it stops at once.
+    path = write("flow.yaml", "name: A\nl: [" + "1," * (MAX_NODES + 10_000) + "1]\n")
+    with pytest.raises(InputError) as caught:
+        load_document(path)
+    # Every node counts, keys and containers too: the document, 'name', 'A', 'l' and the list are
+    # five, so the value past the bound is list item MAX_NODES - 5 (from 0), two characters each.
+    column = len("l: [") + 1 + 2 * (MAX_NODES - 5)
+    assert (
+        str(caught.value)
+        == f"{path}:2:{column}: the document holds more than {MAX_NODES:,} values, more than Screener reads"
+    )
+
+
+def test_a_document_just_under_the_bound_is_read(write) -> None:
+    path = write("flow.yaml", "name: A\nl: [" + ",".join(["1"] * (MAX_NODES - 5)) + "]\n")
+    assert len(load_document(path).data["l"]) == MAX_NODES - 5
