@@ -237,3 +237,23 @@ def test_a_fraction_finer_than_a_basis_point_is_a_warning(tmp_path):
         "in whole basis points (0.01%); write the limit in basis points' precision"
     )
     assert not any(": fine: " in line and "basis points" in line for line in checked.stdout.splitlines())
+
+
+def test_money_with_cents_is_a_warning(tmp_path):
+    # Money reaches the engine in whole dollars: a limit with cents would move to the dollar below
+    # or above, and ">= $300,000,000.40" would admit a company at exactly $300,000,000.
+    path = pack(
+        tmp_path,
+        rule("cents", 'funding.total_raised >= "$300,000,000.40"'),
+        rule("float", "funding.total_raised > 15000000.5"),
+        rule("whole", 'funding.total_raised > "$1.25M"'),
+    )
+    checked = run("rules", "check", str(path))
+    assert checked.exit_code == ExitCode.OK
+    money = [line for line in checked.stdout.splitlines() if "whole dollars" in line]
+    assert money == [
+        f"warning: {path}:9:11: cents: funding.total_raised >= $300,000,000.40 compares as >= $300,000,000: "
+        "money reaches the engine in whole dollars; write the limit in whole dollars",
+        f"warning: {path}:15:11: float: funding.total_raised > 15000000.5 compares as > $15,000,000: "
+        "money reaches the engine in whole dollars; write the limit in whole dollars",
+    ]

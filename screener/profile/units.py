@@ -52,6 +52,11 @@ def parse_money(value: object, rates: Mapping[str, float] | None = None) -> int:
 
     ``rates`` maps an ISO currency code to the USD value of one unit (``{"EUR": 1.08}``).
     """
+    return int(money_amount(value, rates).to_integral_value())
+
+
+def money_amount(value: object, rates: Mapping[str, float] | None = None) -> Decimal:
+    """The exact amount :func:`parse_money` rounds to whole dollars, cents and all."""
     if isinstance(value, bool) or value is None:
         raise UnitError("expected an amount of money such as 5200000 or '$5.2M'")
     if isinstance(value, int | float):
@@ -75,8 +80,7 @@ def parse_money(value: object, rates: Mapping[str, float] | None = None) -> int:
     if amount >= MAX_MONEY:
         shown = f"{int(amount):,}" if amount < MAX_MONEY * 10**6 else f"of {len(str(int(amount)))} digits"
         raise UnitError(f"amount {shown} is implausibly large (over {MAX_MONEY:,} USD)")
-    dollars = int(amount.to_integral_value())
-    return dollars
+    return amount
 
 
 def _parse_money_text(text: str) -> tuple[Decimal, str]:

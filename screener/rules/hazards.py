@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from screener.errors import Location, Problem, RuleError
+from screener.profile import units
 from screener.profile.sources import Document
 from screener.rules import conditions
 from screener.rules.conditions import Compare
@@ -183,6 +184,9 @@ def check_precision(doc: Document, rule: Rule) -> list[Problem]:
     line, col = doc.value_locations.get(("rules", rule.index, "when"), (rule.location.line, rule.location.column))
     found = []
     for atom in conditions.walk(rule.condition):
+        if isinstance(atom, Compare) and atom.field.kind is Kind.MONEY:
+            found.extend(_money_precision(doc, rule, atom, line, col))
+            continue
         if not isinstance(atom, Compare) or atom.field.kind not in {Kind.FRACTION, Kind.NUMBER}:
             continue
         if not isinstance(atom.value, int | float) or isinstance(atom.value, bool):
@@ -202,3 +206,20 @@ def check_precision(doc: Document, rule: Rule) -> list[Problem]:
             )
         found.append(Problem(message, Location(doc.file, line, col + max(atom.column, 1) - 1), rule.id, "warning"))
     return found
+
+
+def _money_precision(doc: Document, rule: Rule, atom: Compare, line: int, col: int) -> list[Problem]:
+    """Money reaches the engine in whole dollars: ``>= "$300,000,000.40"`` would compare as ``>= $300,000,000``."""
+    literal = atom.literal if atom.literal is not None else atom.value
+    text = str(literal).strip()
+    try:
+        exact = units.money_amount(text[1:] if text.startswith("-") else literal)
+    except units.UnitError:
+        return []  # a literal in a foreign currency: its conversion, not its cents, is what matters
+    if exact == exact.to_integral_value():
+        return []
+    message = (
+        f"{atom.field.path} {atom.op} {text} compares as {atom.op} {'-' if atom.value < 0 else ''}${abs(atom.value):,}: "
+        "money reaches the engine in whole dollars; write the limit in whole dollars"
+    )
+    return [Problem(message, Location(doc.file, line, col + max(atom.column, 1) - 1), rule.id, "warning")]
