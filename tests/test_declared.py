@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import orjson
 import pytest
@@ -293,6 +294,17 @@ def test_the_database_keeps_declared_fields_and_reads_them_back(write, pack, tmp
     again = run("memo", "--from-db", "Acme", "--rules", str(pack), "--db", db, "--out", str(out))
     assert again.exit_code == 0, again.output
     assert "| Milestones reached | 4 |" in (out / "acme.md").read_text()
+    # Without --rules, and with the pack's file gone, the pack is compiled from the content the
+    # database keeps: the memo is the same, its declared fields in the order the pack wrote them.
+    first = (out / "acme.md").read_text()
+    pack.unlink()
+    stored = run("memo", "--from-db", "Acme", "--db", db, "--out", str(out), "--force")
+    assert stored.exit_code == 0, stored.output
+    assert (out / "acme.md").read_text() == first
+    # A database from before migration 0004 kept no pack content: then the pack must be passed.
+    with sqlite3.connect(tmp_path / "s.db") as connection:
+        connection.execute("UPDATE pack_rules SET content = NULL")
+    connection.close()
     without = run("memo", "--from-db", "Acme", "--db", db, "--out", str(out), "--force")
     assert without.exit_code == ExitCode.STORE_ERROR
     assert "(it holds fields pack 'declared' declares: pass that pack with --rules)" in without.stderr

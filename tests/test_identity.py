@@ -13,7 +13,7 @@ from screener import store
 from screener.cli import main
 from screener.errors import ExitCode, StoreError
 from screener.profile.model import Profile
-from screener.rules.identity import canonical, content_hash, update_lock
+from screener.rules.identity import as_written, content_hash, update_lock
 from screener.rules.rulebook import load_rulebook
 from screener.screening.screener import Screener
 from tests.conftest import ON
@@ -233,7 +233,7 @@ def test_the_database_keeps_each_packs_content_and_rederives_from_it(db_url, wri
         stored = store.pack_contents(engine, [book.hash])[book.hash]
     finally:
         engine.dispose()
-    assert stored == book.content == canonical(json.loads(stored)) and content_hash(json.loads(stored)) == book.hash
+    assert stored == book.content == as_written(json.loads(stored)) and content_hash(json.loads(stored)) == book.hash
     pack.unlink()  # nothing but the database from here on
     code, stdout, _ = screen("verify", "--db", db_url)
     assert (code, stdout) == (0, f"1 screening(s) computed again: 1 agree, 0 differ ({store.safe_url(db_url)})\n")

@@ -14,19 +14,15 @@ Nothing is written.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from screener import store
-from screener.errors import ScreenerError
-from screener.profile.sources import Document
-from screener.rules.identity import content_hash, dev_label
-from screener.rules.rulebook import compile_document
+from screener.errors import ScreenerError, StoreError
+from screener.rules.identity import dev_label
 from screener.screening.screener import Screener
 from screener.store import packing
 from screener.store.identity import outcome_hash, profile_hash
@@ -107,20 +103,18 @@ class _Packs:
         return self.screeners[pack_hash]
 
     def _compile(self, pack_hash: str) -> Screener | _Unusable:
-        content = store.pack_contents(self.engine, [pack_hash]).get(pack_hash)
-        if content is None:
+        try:
+            book = store.stored_rulebook(self.engine, pack_hash)
+        except StoreError as exc:
+            return _Unusable(exc.problems[0].message)
+        except ScreenerError as exc:
+            return _Unusable(f"the stored pack no longer compiles: {exc.problems[0]}")
+        if book is None:
             return _Unusable(
                 "the pack's content is not stored (screened before migration 0004, and not with this pack since)",
                 known=False,
             )
-        data = json.loads(content)
-        if content_hash(data) != pack_hash:
-            return _Unusable(f"the stored content of the pack has hash {content_hash(data)[:12]}, not {pack_hash[:12]}")
-        try:
-            book = compile_document(Document(data, f"pack {pack_hash[:12]} (database)"), Path(f"{pack_hash}.yaml"))
-            return Screener(book)
-        except ScreenerError as exc:
-            return _Unusable(f"the stored pack no longer compiles: {exc.problems[0]}")
+        return Screener(book)
 
     def close(self) -> None:
         for screener in self.screeners.values():

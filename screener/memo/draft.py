@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -28,6 +29,9 @@ from screener.rules import catalogue
 from screener.rules.catalogue import PackSchema
 from screener.rules.rulebook import Rulebook, load_rulebook
 from screener.screening.result import ScreeningResult, Verdict
+
+if TYPE_CHECKING:  # the database is imported only by the commands that use it
+    from sqlalchemy.engine import Engine
 
 
 @dataclass
@@ -169,16 +173,15 @@ def from_database(request: DraftRequest, company: str, pack: str | None = None) 
     """Render the newest stored screening of ``company`` (under ``pack``, if given) as it was."""
     renderer = MemoRenderer(request.templates, request.template, request.output_format)
     at_hand = _pack_at_hand(request.rules)
-    result, profile, schema = _stored(request.database, company, pack, at_hand)
-    same = at_hand is not None and at_hand.name == result.pack.name
+    result, profile, book = _stored(request.database, company, pack, at_hand)
     prepared = prepare(
         [(result, profile)],
         renderer,
         request.out,
         database=request.database,
-        description=(at_hand.spec.description or None) if at_hand is not None and same else None,
+        description=(book.spec.description or None) if book is not None else None,
         force=request.force,
-        schema=schema,
+        schema=book.schema if book is not None else catalogue.builtin(),
     )
     commit(prepared)
     return prepared[0]
@@ -186,26 +189,28 @@ def from_database(request: DraftRequest, company: str, pack: str | None = None) 
 
 def _stored(
     database: str | None, company: str, pack: str | None, at_hand: Rulebook | None
-) -> tuple[ScreeningResult, Profile, PackSchema]:
+) -> tuple[ScreeningResult, Profile, Rulebook | None]:
+    """The newest stored screening of ``company``, and the pack that made it when it can be had."""
     from screener import store
 
     engine = store.open_existing(database or None)
     where = store.safe_url(str(engine.url))
     try:
         rows = store.company_history(engine, company, pack).rows
+        keys = sorted({r.company_key for r in rows})
+        if len(keys) > 1:
+            raise NotFoundError(
+                f"{company!r} names {len(keys)} companies ({', '.join(keys)}); give the website or key instead",
+                Location("--from-db"),
+            )
+        row = rows[0]
+        book = _pack_of(engine, row.pack_name, row.pack_hash, at_hand)
     finally:
         engine.dispose()
-    keys = sorted({r.company_key for r in rows})
-    if len(keys) > 1:
-        raise NotFoundError(
-            f"{company!r} names {len(keys)} companies ({', '.join(keys)}); give the website or key instead",
-            Location("--from-db"),
-        )
-    row = rows[0]
-    # The fields a pack declares are read back with that pack's profile model, when it is at hand.
-    schema = at_hand.schema if at_hand is not None and at_hand.name == row.pack_name else catalogue.builtin()
+    # The fields a pack declares are read back with that pack's profile model.
+    schema = book.schema if book is not None else catalogue.builtin()
     try:
-        return ScreeningResult.model_validate(row.result), schema.profile_model.model_validate(row.profile), schema
+        return ScreeningResult.model_validate(row.result), schema.profile_model.model_validate(row.profile), book
     except ValidationError as exc:
         hint = ""
         if any(e["type"] == "extra_forbidden" for e in exc.errors()):
@@ -215,6 +220,22 @@ def _stored(
             f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}",
             Location(where),
         ) from None
+
+
+def _pack_of(engine: Engine, name: str, pack_hash: str, at_hand: Rulebook | None) -> Rulebook | None:
+    """The pack a stored screening was made with: the one at hand when it is that content, else the
+    content the database keeps (stored since migration 0004), else the one at hand of that name."""
+    from screener import store
+
+    if at_hand is not None and at_hand.hash == pack_hash:
+        return at_hand
+    try:
+        book = store.stored_rulebook(engine, pack_hash)
+    except ScreenerError:
+        book = None  # a stored pack this release cannot compile: read back with what is at hand
+    if book is not None:
+        return book
+    return at_hand if at_hand is not None and at_hand.name == name else None
 
 
 def _pack_at_hand(rules: Path | None) -> Rulebook | None:

@@ -31,8 +31,14 @@ DEV_MARK = "+dev."
 
 
 def canonical(data: Any) -> str:
-    """A pack's canonical JSON: what its content hash is taken of, and what the database keeps."""
+    """A pack's canonical JSON, keys sorted: what its content hash is taken of."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def as_written(data: Any) -> str:
+    """A pack's JSON in its own key order: what the database keeps, so that the pack compiled back
+    from it declares its fields in the order its author wrote them (memos list them so)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def content_hash(data: Any) -> str:

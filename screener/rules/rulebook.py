@@ -29,7 +29,7 @@ from screener.profile.validation import located_problems
 from screener.resources import packaged
 from screener.rules import catalogue, conditions, packcache
 from screener.rules.catalogue import PackSchema
-from screener.rules.identity import canonical, content_hash, dev_label, locked_change, read_lock
+from screener.rules.identity import as_written, content_hash, dev_label, locked_change, read_lock
 
 DEFAULT_PACK = "small-team-open-model"
 #: Variables a rationale or question may use besides the profile's own top-level fields.
@@ -149,7 +149,9 @@ class Rulebook:
     rules: tuple[Rule, ...]
     categories: tuple[str, ...] = field(default=())
     schema: PackSchema = field(default_factory=catalogue.builtin)  #: the fields its profiles may carry
-    content: str = ""  #: the pack's canonical JSON (what ``hash`` is taken of; the database keeps it)
+    content: str = (
+        ""  #: the pack's JSON in its written key order (the database keeps it; ``hash`` is of its sorted form)
+    )
     #: Why this content is a development version of ``spec.version`` (see :mod:`screener.rules.identity`);
     #: None for the released version.
     dev: str | None = None
@@ -294,7 +296,7 @@ def compile_document(doc: Document, path: Path) -> Rulebook:
     RuleError.collect(problems)
     assert spec is not None  # a shape error was collected above otherwise
     categories = tuple(dict.fromkeys(r.spec.category for r in rules))
-    return Rulebook(spec, path, content_hash(doc.data), tuple(rules), categories, schema, canonical(doc.data))
+    return Rulebook(spec, path, content_hash(doc.data), tuple(rules), categories, schema, as_written(doc.data))
 
 
 def _schema(doc: Document, spec: PackSpec | None, problems: list[Problem]) -> PackSchema:

@@ -32,6 +32,7 @@ from screener.store.database import (
     safe_url,
 )
 from screener.store.finding import Found, company_history, open_existing
+from screener.store.packs import stored_rulebook
 from screener.store.reading import (
     history,
     latest,
@@ -74,5 +75,6 @@ __all__ = [
     "safe_url",
     "save",
     "save_encoded",
+    "stored_rulebook",
     "summaries",
 ]

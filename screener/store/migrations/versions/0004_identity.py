@@ -125,12 +125,12 @@ def downgrade() -> None:
 def _store_packaged_content(bind: Any) -> None:
     """The content of the pack this release ships, if the database has screenings made with it."""
     from screener.profile.sources import load_document
-    from screener.rules.identity import canonical, content_hash
+    from screener.rules.identity import as_written, content_hash
     from screener.rules.rulebook import resolve_pack
 
     doc = load_document(resolve_pack(None))
     bind.execute(
-        _pack_rules.update().where(_pack_rules.c.hash == content_hash(doc.data)).values(content=canonical(doc.data))
+        _pack_rules.update().where(_pack_rules.c.hash == content_hash(doc.data)).values(content=as_written(doc.data))
     )
 
 
