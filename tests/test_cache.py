@@ -201,6 +201,34 @@ def test_the_cache_can_be_turned_off(cache_dir: Path, write, monkeypatch) -> Non
     assert not cache_dir.exists()
 
 
+def _everything(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_the_cache_is_the_one_place_read_commands_write(tmp_path: Path, setting: str) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENER_")}
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), SCREENER_CACHE=setting)
+    commands = [
+        ["rules", "check"],
+        ["explain", str(FIXTURES / "tinyllama-legal.yaml"), "--on", ON.isoformat()],
+        [str(FIXTURES / "tinyllama-legal.yaml"), "--no-db", "--no-memo", "--on", ON.isoformat()],
+    ]
+    for command in commands:
+        done = subprocess.run([sys.executable, "-m", "screener", *command], cwd=work, env=env, capture_output=True)
+        assert done.returncode == 0, done.stderr
+    assert _everything(work) == []
+    written = _everything(home)
+    if setting == "off":
+        assert written == []
+    else:
+        assert ".cache/screener/packs" in written
+        assert all(name == ".cache" or name.startswith(".cache/screener") for name in written)
+
+
 # --- templates ---------------------------------------------------------------------------------
 
 
