@@ -223,9 +223,15 @@ def safe_child(folder: Path, name: str, suffix: str, number: int = 1, *, dots: b
     """A file in ``folder`` named after ``name`` (slugified, ``-<number>`` from 2 on); never outside ``folder``.
 
     ``dots``: keep dots (for a stem from :func:`screener.memo.files.key_stem`, ``acme.ai``).
+    A name with no letter or digit (``../..``, ``-.-``, ``!!!``) is ``company``: a stem of dots
+    and hyphens only would make a hidden or unreadable file name (``-.md``, ``..md``).
     """
     disallowed = r"[^-a-z0-9.]+" if dots else r"[^-a-z0-9]+"
-    stem = slugify(name, max_length=80, word_boundary=True, regex_pattern=disallowed).strip(".") or "company"
+    # Hyphens go with the dots: slugify trims its own separators only, and a kept dot at an end
+    # would otherwise leave one behind ("-a-." -> "-a-").
+    stem = slugify(name, max_length=80, word_boundary=True, regex_pattern=disallowed).strip(".-")
+    if not any(char.isalnum() for char in stem):
+        stem = "company"
     if number > 1:
         stem = f"{stem}-{number}"  # after the cut, so that long names stay distinct
     target = (folder / f"{stem}{suffix}").resolve()

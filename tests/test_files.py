@@ -8,16 +8,30 @@ it has written data, an interrupt from inside the block, and a disk that fills u
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
-from screener.errors import ConfigError
-from screener.files import atomic_write_text, atomic_writer, safe_child
+from screener.errors import ConfigError, InputError
+from screener.files import (
+    SCRATCH_GRACE,
+    Staged,
+    _Guarded,
+    atomic_write_text,
+    atomic_writer,
+    open_regular,
+    remove_stale,
+    remove_stale_folders,
+    safe_child,
+    scratch_folder,
+)
 
 OLD = "previous results\n"
 
@@ -155,6 +169,20 @@ def test_a_folder_that_cannot_be_made_is_a_located_error(tmp_path: Path) -> None
         ("../..", 1, False, "company.md"),
         ("...", 3, True, "company-3.md"),
         ("", 1, False, "company.md"),
+        # Only dots, hyphens and punctuation: no letter or digit, so the fallback name, never "-.md"
+        ("../..", 1, True, "company.md"),
+        ("-.-", 2, True, "company-2.md"),
+        (".-.", 1, True, "company.md"),
+        ("!?!", 1, False, "company.md"),
+        # Dots and hyphens at the ends go, inner ones stay (with dots) or become one hyphen
+        (".-acme.ai-.", 1, True, "acme.ai.md"),
+        ("..acme..ai..", 1, False, "acme-ai.md"),
+        ("Ünïcode Café", 1, False, "unicode-cafe.md"),
+        ("Acme AI, Inc!", 1, True, "acme-ai-inc.md"),
+        ("x" * 100, 1, False, "x" * 80 + ".md"),
+        ("x" * 100, 1, True, "x" * 80 + ".md"),
+        # cut at the last whole word within 80 characters, not in the middle of one
+        ("ab " + "frontier " * 20, 1, False, "ab" + "-frontier" * 8 + ".md"),
     ],
 )
 def test_safe_child_names(tmp_path: Path, name: str, number: int, dots: bool, expected: str) -> None:
@@ -172,3 +200,155 @@ def test_safe_child_refuses_a_suffix_that_leaves_the_folder(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as caught:
         safe_child(tmp_path, "acme", "/../../x.md")
     assert str(caught.value) == f"{tmp_path}: refusing to write outside the folder: 'acme'"
+
+
+# --- the pieces under atomic writes: staging, locks, what dead runs leave behind ----------------------------
+
+
+def test_a_staged_file_is_a_locked_temporary_beside_the_target_until_committed(target: Path) -> None:
+    staged = Staged(target, "w")
+    staged.handle.write("new\n")
+    assert staged.temp.parent == target.parent
+    assert staged.temp.name.startswith(".out.csv.") and staged.temp.name.endswith(".tmp")
+    assert target.read_text(encoding="utf-8") == OLD
+    assert remove_stale(target.parent) == []  # its lock is held: a run still writing it
+    staged.commit()
+    assert target.read_text(encoding="utf-8") == "new\n"
+    assert leftovers(target.parent) == [] and staged.done
+
+
+def test_a_discarded_staged_file_leaves_the_target_and_no_temporary(target: Path) -> None:
+    staged = Staged(target, "wb")
+    staged.handle.write(b"\x00new")
+    staged.discard()
+    staged.discard()  # twice is harmless
+    assert target.read_text(encoding="utf-8") == OLD
+    assert leftovers(target.parent) == [] and staged.done
+
+
+def test_a_write_that_fails_is_a_located_error_and_remembered(tmp_path: Path) -> None:
+    target = tmp_path / "memo.md"
+    with open("/dev/full", "wb", buffering=0) as full:  # every write: ENOSPC, as on a full disk
+        guarded = _Guarded(full, target)
+        assert not guarded.failed
+        with pytest.raises(ConfigError) as caught:
+            guarded.write(b"x")
+        assert guarded.failed
+        assert guarded.fileno() == full.fileno()  # everything else is the handle's own
+    assert str(caught.value) == f"{target}: cannot write: No space left on device"
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_commit_that_cannot_rename_is_a_located_error_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "memo.md"
+    target.mkdir()  # a folder where the file should go: the rename fails
+    staged = Staged(target, "w")
+    staged.handle.write("x")
+    with pytest.raises(ConfigError) as caught:
+        staged.commit()
+    assert str(caught.value) == f"{target}: cannot write: Is a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memo.md"] and staged.done
+
+
+def test_the_lock_is_released_after_commit_and_discard(tmp_path: Path) -> None:
+    for end in ("commit", "discard"):
+        staged = Staged(tmp_path / f"{end}.md")
+        lock = staged._lock
+        assert lock is not None
+        getattr(staged, end)()
+        with pytest.raises(OSError):
+            os.fstat(lock)  # the lock's descriptor is closed
+
+
+def test_stale_temporaries_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    dead = tmp_path / ".memo.md.abc123.tmp"  # what kill -9 leaves: nobody holds its lock
+    dead.write_text("half")
+    other = tmp_path / ".other.md.abc123.tmp"
+    other.write_text("half")
+    (tmp_path / ".memo.md.dir.tmp").mkdir()  # not a file: left alone
+    (tmp_path / ".memo.md.link.tmp").symlink_to(other)  # a link: left alone
+    (tmp_path / "memo.md.abc.tmp").write_text("no leading dot")  # not one of ours
+    live = Staged(tmp_path / "memo.md")
+    try:
+        assert remove_stale(tmp_path, "memo.md") == [dead]
+        assert other.exists() and live.temp.exists()
+        assert remove_stale(tmp_path) == [other]
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            [".memo.md.dir.tmp", ".memo.md.link.tmp", "memo.md.abc.tmp", live.temp.name]
+        )
+    finally:
+        live.discard()
+    assert remove_stale(tmp_path / "missing") == []
+
+
+def test_stale_scratch_folders_are_removed_and_live_or_young_ones_kept(tmp_path: Path) -> None:
+    prefix = f"screener-test-{os.getpid()}-{tmp_path.name}-"
+    base = Path(tempfile.gettempdir())
+    dead = base / f"{prefix}dead"
+    dead.mkdir()
+    (dead / "lock").write_text("")  # a lock file nobody holds: its run died
+    young = base / f"{prefix}young"
+    young.mkdir()  # no lock yet: a run starting up
+    old = base / f"{prefix}old"
+    old.mkdir()
+    # Past the grace period by half a second: the folder only gets older while the test runs.
+    past = time.time() - SCRATCH_GRACE - 0.5
+    os.utime(old, (past, past))
+    plain = base / f"{prefix}file"
+    plain.write_text("not a folder")
+    try:
+        with scratch_folder(prefix) as live:
+            assert live.name.startswith(prefix) and (live / "lock").is_file()
+            assert not dead.exists() and not old.exists()  # cleared on the way in
+            assert young.is_dir() and plain.is_file()
+            assert remove_stale_folders(prefix) == []  # the live one holds its lock
+            assert live.is_dir()
+        assert not live.exists()
+        dead.mkdir()
+        (dead / "lock").write_text("")
+        assert remove_stale_folders(prefix) == [dead]
+    finally:
+        shutil.rmtree(young, ignore_errors=True)
+        plain.unlink()
+
+
+def test_open_regular_opens_a_file_with_options(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes("é\r\n".encode())
+    with open_regular(path, encoding="utf-8", newline="") as handle:
+        assert handle.read() == "é\r\n"
+    with open_regular(path, "rb") as handle:
+        assert handle.read() == "é\r\n".encode()
+        assert os.get_blocking(handle.fileno())  # reads wait for data as usual
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "file not found"),
+        (lambda p: p.mkdir(), "is a folder, expected a file"),
+        (lambda p: os.mkfifo(p), "is not a regular file (a FIFO, device or socket); Screener reads only files"),
+        (lambda p: p.symlink_to(p), "cannot read file: Too many levels of symbolic links"),
+    ],
+)
+def test_open_regular_refuses_what_is_not_a_readable_file(tmp_path: Path, make, message: str) -> None:
+    path = tmp_path / "in"
+    make(path)
+    with pytest.raises(InputError) as caught:
+        open_regular(path)
+    assert str(caught.value) == f"{path}: {message}"
+    with pytest.raises(ConfigError) as caught_as:
+        open_regular(path, error=ConfigError)
+    assert str(caught_as.value) == f"{path}: {message}"
+
+
+def test_text_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    # An ASCII locale (C, with Python's UTF-8 mode and locale coercion off): the default encoding
+    # would refuse "é" or write other bytes; memos and CSV files are UTF-8 everywhere.
+    path = tmp_path / "memo.md"
+    code = "import sys; from pathlib import Path; from screener.files import atomic_write_text;"
+    code += " atomic_write_text(Path(sys.argv[1]), 'Z\\u00fcrich \\u20ac\\n')"
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert path.read_bytes() == "Zürich €\n".encode()

@@ -62,6 +62,12 @@ def test_valid_fixtures_screen(screener, rulebook, path: Path) -> None:
         assert "stale-profile" in matched
     elif header.startswith(("# A clear fit", "# A clear miss")):
         assert result.coverage >= rulebook.spec.min_coverage
+    elif header.startswith("# Borderline"):
+        assert result.verdict.value == "review"
+    elif header.startswith("# An early fit"):
+        # strong-fit without revenue: no traction rule scored it (there is no ARR, margin or pricing)
+        assert result.verdict.value == "strong-fit"
+        assert not matched & {"usage-pricing", "healthy-margin", "compute-tracks-revenue", "revenue-per-head"}
 
 
 def test_a_euro_fixture_needs_its_rate() -> None:
