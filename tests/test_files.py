@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -322,12 +323,36 @@ def test_open_regular_opens_a_file_with_options(tmp_path: Path) -> None:
         assert os.get_blocking(handle.fileno())  # reads wait for data as usual
 
 
+def test_open_regular_refuses_a_fifo_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "in"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            open_regular(fifo)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(10)  # a watchdog, not a timing: a blocking open would wait here for ever
+    blocked = reader.is_alive()
+    if blocked:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # a writer comes and goes: the open returns
+        reader.join()
+    assert not blocked, "open_regular waited for a writer to open the FIFO"
+    assert [str(exc) for exc in outcome] == [
+        f"{fifo}: is not a regular file (a FIFO, device or socket); Screener reads only files"
+    ]
+    assert isinstance(outcome[0], InputError)
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda p: None, "file not found"),
         (lambda p: p.mkdir(), "is a folder, expected a file"),
-        (lambda p: os.mkfifo(p), "is not a regular file (a FIFO, device or socket); Screener reads only files"),
         (lambda p: p.symlink_to(p), "cannot read file: Too many levels of symbolic links"),
     ],
 )
