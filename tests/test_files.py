@@ -7,8 +7,13 @@ it has written data, an interrupt from inside the block, and a disk that fills u
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import locale
 import os
+import resource
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -16,6 +21,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -190,6 +196,10 @@ def test_safe_child_names(tmp_path: Path, name: str, number: int, dots: bool, ex
     assert safe_child(tmp_path, name, ".md", number, dots=dots) == (tmp_path / expected).resolve()
 
 
+def test_safe_child_drops_dots_unless_asked(tmp_path: Path) -> None:
+    assert safe_child(tmp_path, "acme.ai", ".md") == (tmp_path / "acme-ai.md").resolve()
+
+
 def test_safe_child_cuts_long_names_before_numbering(tmp_path: Path) -> None:
     long = " ".join(["frontier"] * 20)
     first, second = safe_child(tmp_path, long, ".md"), safe_child(tmp_path, long, ".md", 2)
@@ -208,6 +218,7 @@ def test_safe_child_refuses_a_suffix_that_leaves_the_folder(tmp_path: Path) -> N
 
 def test_a_staged_file_is_a_locked_temporary_beside_the_target_until_committed(target: Path) -> None:
     staged = Staged(target, "w")
+    assert staged.done is False and staged.handle.failed is False
     staged.handle.write("new\n")
     assert staged.temp.parent == target.parent
     assert staged.temp.name.startswith(".out.csv.") and staged.temp.name.endswith(".tmp")
@@ -231,7 +242,7 @@ def test_a_write_that_fails_is_a_located_error_and_remembered(tmp_path: Path) ->
     target = tmp_path / "memo.md"
     with open("/dev/full", "wb", buffering=0) as full:  # every write: ENOSPC, as on a full disk
         guarded = _Guarded(full, target)
-        assert not guarded.failed
+        assert guarded.failed is False
         with pytest.raises(ConfigError) as caught:
             guarded.write(b"x")
         assert guarded.failed
@@ -368,12 +379,79 @@ def test_open_regular_refuses_what_is_not_a_readable_file(tmp_path: Path, make, 
 
 
 def test_text_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
-    # An ASCII locale (C, with Python's UTF-8 mode and locale coercion off): the default encoding
-    # would refuse "é" or write other bytes; memos and CSV files are UTF-8 everywhere.
-    path = tmp_path / "memo.md"
-    code = "import sys; from pathlib import Path; from screener.files import atomic_write_text;"
-    code += " atomic_write_text(Path(sys.argv[1]), 'Z\\u00fcrich \\u20ac\\n')"
-    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert path.read_bytes() == "Zürich €\n".encode()
+    # Under the C locale the default text encoding is ASCII, which refuses "é": memos and CSV
+    # files are UTF-8 whatever the locale says.
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        assert locale.getencoding() != "UTF-8"  # the default really is another encoding here
+        atomic_write_text(tmp_path / "memo.md", "Zürich €\n")
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert (tmp_path / "memo.md").read_bytes() == "Zürich €\n".encode()
+
+
+@contextlib.contextmanager
+def file_size_limit(size: int) -> Iterator[None]:
+    """Writes beyond ``size`` bytes fail with EFBIG in this process, as on a full quota, until the block ends."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the error, not the signal that kills
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_staged_write_past_a_full_quota_names_the_target(tmp_path: Path) -> None:
+    target = tmp_path / "memo.md"
+    staged = Staged(target, "w")
+    try:
+        with file_size_limit(1024), pytest.raises(ConfigError) as caught:
+            staged.handle.write("x" * 100_000)  # past the buffer: written at once, and refused
+        assert staged.handle.failed
+    finally:
+        staged.discard()
+    assert str(caught.value) == f"{target}: cannot write: {os.strerror(errno.EFBIG)}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_discarding_a_file_whose_buffer_cannot_be_flushed_still_removes_it(tmp_path: Path) -> None:
+    staged = Staged(tmp_path / "memo.md", "w")
+    staged.handle.write("x" * 2000)  # still in the buffer; closing would flush it
+    with file_size_limit(1024):
+        staged.discard()  # the flush fails (EFBIG): nothing to keep, so no error
+    assert list(tmp_path.iterdir()) == [] and staged.done
+
+
+def test_a_linked_scratch_folder_is_never_removed(tmp_path: Path) -> None:
+    prefix = f"screener-test-{os.getpid()}-{tmp_path.name}-"
+    dead = tmp_path / "dead"
+    dead.mkdir()
+    (dead / "lock").write_text("")  # looks like a dead run's folder, but is reached through a link
+    link = Path(tempfile.gettempdir()) / f"{prefix}link"
+    link.symlink_to(dead)
+    try:
+        assert remove_stale_folders(prefix) == []
+        assert (dead / "lock").exists()
+    finally:
+        link.unlink()
+
+
+def test_a_scratch_folder_whose_lock_is_a_fifo_does_not_hang_the_cleanup(tmp_path: Path) -> None:
+    prefix = f"screener-test-{os.getpid()}-{tmp_path.name}-"
+    folder = Path(tempfile.gettempdir()) / f"{prefix}fifo"
+    folder.mkdir()
+    os.mkfifo(folder / "lock")
+    removed: list[list[Path]] = []
+    cleaner = threading.Thread(target=lambda: removed.append(remove_stale_folders(prefix)), daemon=True)
+    cleaner.start()
+    cleaner.join(10)  # a watchdog: a blocking open of the FIFO would wait here for ever
+    blocked = cleaner.is_alive()
+    if blocked:
+        os.close(os.open(folder / "lock", os.O_WRONLY | os.O_NONBLOCK))
+        cleaner.join()
+    shutil.rmtree(folder, ignore_errors=True)
+    assert not blocked, "the cleanup waited for a writer to open the FIFO"
+    assert removed == [[folder]]  # nobody holds it: a dead run's

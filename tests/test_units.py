@@ -192,3 +192,70 @@ def test_fraction_bounds_are_inclusive(value: object, fraction: float) -> None:
 def test_fractions_above_one_when_allowed() -> None:
     assert parse_fraction("250%", allow_above_one=True) == pytest.approx(2.5)
     assert parse_fraction(3, allow_above_one=True) == 3.0
+
+
+@pytest.mark.parametrize(
+    ("text", "dollars"),
+    [
+        ("7", 7),
+        ("7k", 7_000),
+        ("7 Thousand", 7_000),
+        ("7mm", 7_000_000),
+        ("7mn", 7_000_000),
+        ("7 million", 7_000_000),
+        ("7b", 7_000_000_000),
+        ("7BN", 7_000_000_000),
+        ("7 billion", 7_000_000_000),
+        ("7t", 7_000_000_000_000),
+        ("7 trillion", 7_000_000_000_000),
+        ("US$7", 7),
+        ("7 usd", 7),
+    ],
+)
+def test_every_money_suffix_and_dollar_form(text: str, dollars: int) -> None:
+    assert parse_money(text) == dollars
+
+
+@pytest.mark.parametrize(
+    ("text", "dollars"),
+    [("€10", 20), ("£10", 30), ("¥10", 5), ("CHF 10", 40), ("10 gbp", 30), ("10 EUR", 20), ("SEK 10", 60)],
+)
+def test_each_currency_symbol_and_code_uses_its_own_rate(text: str, dollars: int) -> None:
+    assert parse_money(text, {"EUR": 2, "GBP": 3, "JPY": 0.5, "CHF": 4, "SEK": 6}) == dollars
+
+
+@pytest.mark.parametrize(("text", "code"), [("£10", "GBP"), ("¥10", "JPY"), ("CHF 10", "CHF"), ("10 sek", "SEK")])
+def test_a_missing_rate_names_the_currency_and_how_to_configure_it(text: str, code: str) -> None:
+    with pytest.raises(UnitError) as caught:
+        parse_money(text, {"EUR": 1.08})
+    assert str(caught.value) == (
+        f"amount is in {code} but no exchange rate for {code} is configured "
+        f"(add '{code} = <USD per {code}>' under [fx] in screener.toml, or pass --fx {code}=<rate>)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (MAX_MONEY * 10**6 - 1, f"{MAX_MONEY * 10**6 - 1:,}"),  # still shown in full
+        (MAX_MONEY * 10**6, "of 22 digits"),  # from here, counted
+        (10**400, "of 401 digits"),
+    ],
+)
+def test_an_implausibly_large_amount_is_shown_or_counted(value: int, shown: str) -> None:
+    with pytest.raises(UnitError) as caught:
+        parse_money(value)
+    assert str(caught.value) == f"amount {shown} is implausibly large (over 1,000,000,000,000,000 USD)"
+
+
+def test_money_text_that_is_not_a_number_is_refused_with_its_text() -> None:
+    with pytest.raises(UnitError) as caught:
+        parse_money("1_000.5.5")
+    assert str(caught.value).startswith("cannot read '1_000.5.5' as money")
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)])
+def test_an_integer_beyond_any_float_is_not_a_fraction(value: int) -> None:
+    with pytest.raises(UnitError) as caught:
+        parse_fraction(value)
+    assert str(caught.value) == "a number of 401 digits is not a fraction (0..1)"
