@@ -168,6 +168,7 @@ def test_money_digit_separators() -> None:
         (None, "expected a fraction such as 0.62 or '62%'"),
         ([], "expected a fraction such as 0.62 or '62%'"),
         ("lots", "cannot read 'lots' as a fraction; write e.g. 0.62 or '62%'"),
+        ("0.5X", "cannot read '0.5X' as a fraction; write e.g. 0.62 or '62%'"),
         ("100.5%", "100.5% is outside 0%..100%"),
         ("-1%", "-1% is outside 0%..100%"),
         (math.nan, "a fraction must be a finite number"),
@@ -240,9 +241,13 @@ def test_a_missing_rate_names_the_currency_and_how_to_configure_it(text: str, co
         (MAX_MONEY * 10**6 - 1, f"{MAX_MONEY * 10**6 - 1:,}"),  # still shown in full
         (MAX_MONEY * 10**6, "of 22 digits"),  # from here, counted
         (10**400, "of 401 digits"),
+        (10**5000, "of 5001 digits"),  # beyond int-to-str's 4,300 digits: counted, not printed
+        ("$1" + "0" * 5000, "of 5001 digits"),
+        (1.2345678901234567e20, "123,456,789,012,345,670,000"),  # the float as written, not its binary value
     ],
+    ids=["below-1e21", "1e21", "401-digits", "5001-digits", "5001-digit-text", "float"],
 )
-def test_an_implausibly_large_amount_is_shown_or_counted(value: int, shown: str) -> None:
+def test_an_implausibly_large_amount_is_shown_or_counted(value: object, shown: str) -> None:
     with pytest.raises(UnitError) as caught:
         parse_money(value)
     assert str(caught.value) == f"amount {shown} is implausibly large (over 1,000,000,000,000,000 USD)"

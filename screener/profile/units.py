@@ -78,7 +78,8 @@ def money_amount(value: object, rates: Mapping[str, float] | None = None) -> Dec
     if amount < 0:
         raise UnitError("an amount of money cannot be negative")
     if amount >= MAX_MONEY:
-        shown = f"{int(amount):,}" if amount < MAX_MONEY * 10**6 else f"of {len(str(int(amount)))} digits"
+        # Digits counted on the Decimal: str() of an int over 4,300 digits raises ValueError.
+        shown = f"{int(amount):,}" if amount < MAX_MONEY * 10**6 else f"of {amount.adjusted() + 1} digits"
         raise UnitError(f"amount {shown} is implausibly large (over {MAX_MONEY:,} USD)")
     return amount
 
