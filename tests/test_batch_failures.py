@@ -184,7 +184,8 @@ def test_a_database_failure_mid_batch_keeps_the_rejects_and_says_how_far_it_got(
     assert lines[0] == "unfinished: 40 read so far: 36 scored, 4 rejected, 0 duplicates"
     assert lines[1:3] == [
         f"rejects of the records read: {rejects}",
-        "to finish, run the same command again: the chunks already saved are upserted, so nothing is duplicated",
+        "to finish, run the same command again: the records already saved are skipped as unchanged, so nothing "
+        "is scored twice or duplicated",
     ]
     assert lines[3].startswith("error: ") and "cannot save screenings: refused by a trigger" in lines[3]
     assert [json.loads(line)["line"] for line in rejects.read_text().splitlines()] == [1, 11, 21, 31]
@@ -309,7 +310,8 @@ def test_a_stopped_batch_says_what_it_did_keeps_its_rejects_and_a_rerun_complete
     assert read == scored + rejected and 0 < read < n
     assert lines[1:] == [
         f"rejects of the records read: {rejects}",
-        "to finish, run the same command again: the chunks already saved are upserted, so nothing is duplicated",
+        "to finish, run the same command again: the records already saved are skipped as unchanged, so nothing "
+        "is scored twice or duplicated",
         f"error: stopped by {'SIGTERM' if code == 143 else 'SIGINT (Ctrl-C)'}",
     ]
     assert len(rejects.read_text().splitlines()) == rejected

@@ -101,6 +101,11 @@ _VERDICTS = ("strong-fit", "review", "pass")
 )
 @db_option
 @click.option("--no-db", is_flag=True, help="Do not record the screenings in the database.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Score every record, also those unchanged since their stored screening (which are skipped otherwise).",
+)
 @on_option
 @strict_option
 @config_options
@@ -124,6 +129,7 @@ def batch_command(
     force: bool,
     db: str | None,
     no_db: bool,
+    full: bool,
     on: dt.date | None,
     strict: bool | None,
     fx: tuple[str, ...],
@@ -173,6 +179,7 @@ def batch_command(
         template=template,
         force=force,
         strict=settings.strict(strict),
+        full=full,
     )
     summary = BatchSummary()
     try:
@@ -200,6 +207,12 @@ def batch_command(
             f"{summary.read} read: {summary.scored} scored, {summary.rejected} rejected, "
             f"{summary.duplicates} duplicates ({verdicts}) in {summary.seconds:.1f}s, {summary.rate:,.0f} profiles/s"
         )
+        if summary.skipped["unchanged"]:
+            click.echo(
+                f"skipped: {summary.skipped['unchanged']} unchanged since their stored screening (same record, "
+                "same pack content, a screening date that cannot change the outcome): not scored again; --full "
+                "scores them"
+            )
         if summary.warned:
             checks = ", ".join(f"{check} {count}" for check, count in summary.data_warnings.items())
             click.echo(f"data warnings: {summary.warned} companies ({checks}); see the warnings column")
@@ -231,7 +244,10 @@ def _unfinished(exc: BaseException, summary: Any) -> None:
     if summary.rejects is not None and summary.rejects.exists():
         click.echo(f"rejects of the records read: {summary.rejects}", err=True)
     click.echo(
-        "to finish, run the same command again: the chunks already saved are upserted, so nothing is duplicated",
+        "to finish, run the same command again: the records already saved are skipped as unchanged, so nothing "
+        "is scored twice or duplicated"
+        if summary.database
+        else "to finish, run the same command again",
         err=True,
     )
 

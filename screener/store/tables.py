@@ -2,8 +2,9 @@
 
 Base, table and read models are kept apart (as SQLModel's tutorials do): the columns once, the
 ``screening`` table (one row per distinct screening, :mod:`screener.store.identity`) and the
-``pack_rules`` table (each pack's content and rules, by content hash), and what ``screen list`` (a summary) and ``history``
-(the full result, joined) read.
+``pack_rules`` table (each pack's content and rules, by content hash), the ``batch_record`` table (what a batch
+remembers of each record it scored, :mod:`screener.store.records`), and what ``screen list`` (a summary) and
+``history`` (the full result, joined) read.
 """
 
 from __future__ import annotations
@@ -69,6 +70,31 @@ class PackRulesRow(SQLModel, table=True):
     #: The pack's canonical JSON (``rules.identity.canonical``), from which any verdict under it can be
     #: computed again; None for a pack stored before migration 0004 and not screened with since.
     content: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: NaiveDatetime  #: UTC
+
+
+class BatchRecord(SQLModel, table=True):
+    """A record a batch scored, and the screening it gave: what lets a re-run skip it while nothing changed.
+
+    Keyed on the record's content hash (its bytes and everything they were read with,
+    :mod:`screener.jobs.batch.unchanged`) and the pack's content hash. It names the screening row by
+    its identity and the hash of the details the batch wrote there, so a row that another command
+    rewrote since is noticed; the dates over which the screening holds (``screening.validity``); and
+    what the ranked output and the duplicate rule take from the record without validating it again.
+    """
+
+    __tablename__ = "batch_record"
+
+    record_hash: str = Field(primary_key=True, max_length=64)
+    pack_hash: str = Field(primary_key=True, max_length=64)
+    company_key: str = Field(max_length=300)
+    profile_hash: str = Field(max_length=64)
+    outcome_hash: str = Field(max_length=64)
+    details_hash: str = Field(max_length=64)  #: sha256 of the details JSON the batch wrote into the row
+    valid_from: dt.date  #: the first screening date at which the screening comes out the same
+    valid_to: dt.date  #: the last such date
+    #: the ranked row's reasons and warnings, the company's identities and the record's rank (store.records.Recalled)
+    ranked: list[Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: NaiveDatetime  #: UTC
 
 

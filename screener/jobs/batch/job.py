@@ -173,7 +173,7 @@ def run_batch(request: BatchRequest, summary: BatchSummary | None = None) -> Bat
     config = WorkerConfig(
         rulebook, mapping, dict(request.rates), request.on, request.database, request.memos,
         request.memo_verdict, request.templates, request.template, request.force, request.duplicates, request.strict,
-        lacking,
+        lacking, request.full,
     )  # fmt: skip
     # What a run killed with kill -9 left behind: temporary outputs and memos, scratch folders.
     for target in (request.out, rejects_file):

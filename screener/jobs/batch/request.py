@@ -49,12 +49,18 @@ class BatchRequest:
     strict: bool = (
         False  #: a record whose data draws a warning (plausibility, a CSV cell that cannot be read) is rejected
     )
+    full: bool = False  #: score every record, also those unchanged since their stored screening
     progress: Progress | None = None
 
 
 @dataclass
 class BatchSummary:
-    """What a batch did. ``read == scored + rejected + duplicates`` always holds."""
+    """What a batch did. ``read == scored + rejected + duplicates`` always holds.
+
+    ``skipped``: per reason, records that were not validated and scored again but taken from their
+    stored screening (``unchanged``: same record, same pack content, a screening date inside its
+    window; :mod:`screener.jobs.batch.unchanged`). They are counted as scored (or as duplicates) too.
+    """
 
     read: int = 0
     scored: int = 0
@@ -64,6 +70,7 @@ class BatchSummary:
     warned: int = 0  #: companies kept whose data drew plausibility warnings
     data_warnings: dict[str, int] = field(default_factory=dict)  #: per check id: how many of those companies
     memos: int = 0
+    skipped: dict[str, int] = field(default_factory=lambda: {"unchanged": 0})
     left_out: int = 0  #: CSV cells that could not be read and were left out of their profiles
     seconds: float = 0.0
     out: Path | None = None

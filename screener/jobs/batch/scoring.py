@@ -17,6 +17,7 @@ from typing import IO, Any
 import orjson
 
 from screener.errors import ConfigError, EngineError, Location, Problem, TemplateError
+from screener.jobs.batch import unchanged
 from screener.jobs.batch.duplicates import Index, Offer
 from screener.jobs.batch.memos import drafts, kept, unwritten_memo, write_memo
 from screener.jobs.batch.memos import withheld as withheld_pass_notes
@@ -37,6 +38,7 @@ from screener.profile.derived import filled
 from screener.rules.rulebook import Rulebook
 from screener.screening.result import Verdict
 from screener.store.identity import profile_hash
+from screener.store.records import Remembered, details_hash, recall, refresh
 from screener.store.stored import Stored
 
 
@@ -60,6 +62,7 @@ def score_pass(
     raws = read_raw(files, mapping, summary.warnings.append)
     for scored in pool.map(score_chunk, chunks(raws, request.chunk_size)):
         summary.read += len(scored.offers) + len(scored.rejects)
+        summary.skipped["unchanged"] += scored.skipped
         for source, line, data, errors in scored.rejects:
             summary.rejected += 1
             write_reject(rejects, source, line, data, errors)
@@ -117,6 +120,7 @@ class Scored:
     left_out: dict[tuple[str, str], tuple[int, Problem]]
     withheld: int = 0  #: strong fits given no pass note (without --force)
     unwritten: list[Problem] = field(default_factory=list)  #: memos that could not be written (warnings)
+    skipped: int = 0  #: records unchanged since their stored screening, not scored again
 
 
 def score_chunk(raws: list[RawRecord]) -> Scored:
@@ -128,8 +132,28 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
     left_out: dict[tuple[str, str], tuple[int, Problem]] = {}
     withheld = 0
     unwritten: list[Problem] = []
-    for raw in raws:
+    # Unchanged records (jobs.batch.unchanged): recalled from the database, skipped unless their memo is drafted.
+    recognizer = state.recognizer
+    if recognizer is None and state.store is not None:
+        recognizer = state.recognizer = unchanged.Recognizer(config)
+    hashes = [recognizer.record_hash(raw) for raw in raws] if recognizer is not None else []
+    recalled = {} if config.full or not hashes else recall(state.store, book.hash, [h for h in hashes if h])
+    refreshed: list[Any] = []
+    remembered: list[Any] = []
+    for number, raw in enumerate(raws):
         check_stop()  # in this process (one worker), a Ctrl-C stops before the chunk is saved
+        record_hash = hashes[number] if hashes else None
+        known = recalled.get(record_hash) if recalled and record_hash else None
+        if known is not None and known.valid_from <= config.on <= known.valid_to:
+            verdict = Verdict(known.ranked[4])
+            if not drafts(state, verdict):  # a memo shows the screening date: it is drafted from a screening
+                row, offer = unchanged.skipped(known.ranked, raw, config, known.profile_hash)
+                rows.append(row)
+                offers.append(offer)
+                refreshed.append(known)
+                if state.renderer is not None and verdict is Verdict.STRONG_FIT:
+                    withheld += verdict.at_least(config.memo_verdict)
+                continue
         record = validate(raw, config.rates, config.mapping, schema, config.strict)
         profile = record.profile
         if profile is None:
@@ -178,6 +202,12 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
             snapshot = type(profile).__pydantic_serializer__.to_json(profile)
             content = profile_hash(snapshot)
             saved.append(encoded(book, config.on, stored, snapshot, content))
+            if record_hash is not None and not record.warnings:
+                first, last = recognizer.window(profile, config.on, stored)
+                remembered.append(
+                    Remembered(record_hash, stored.key, content, stored.outcome, details_hash(stored.details), first,
+                               last, unchanged.ranked_part(stored, profile))
+                )  # fmt: skip
         offers.append(
             Offer(
                 stored.key,
@@ -195,7 +225,9 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
         from screener import store
 
         store.save_encoded(state.store, saved, [state.stored.pack_rules])  # the whole chunk, in one transaction
-    return Scored(rows, offers, rejects, kept, left_out, withheld, unwritten)
+        # After the rows: a record remembered with no row to match is only scored again next time.
+        refresh(state.store, (book.name, book.version, book.hash), config.on, refreshed, remembered)
+    return Scored(rows, offers, rejects, kept, left_out, withheld, unwritten, len(refreshed))
 
 
 def strict_errors(raw: RawRecord, found: list[DataWarning]) -> list[dict[str, Any]]:

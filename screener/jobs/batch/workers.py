@@ -82,6 +82,7 @@ class WorkerConfig:
     duplicates: DuplicateRule
     strict: bool = False  #: reject records whose data draws warnings (plausibility, a CSV cell that cannot be read)
     lacking: str = ""  #: what a review of a CSV record says the export lacks ("" when it lacks nothing)
+    full: bool = False  #: score every record, also those unchanged since their stored screening (--full)
 
 
 @dataclass
@@ -91,6 +92,7 @@ class WorkerState:
     stored: Any  #: a screener.store.stored.StoredResults over that screener
     store: Any = None  #: a SQLAlchemy engine, or None
     renderer: Any = None  #: a MemoRenderer, or None
+    recognizer: Any = None  #: with a database, a jobs.batch.unchanged.Recognizer, built at the first chunk
 
 
 _STATE: WorkerState | None = None
