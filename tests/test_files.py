@@ -378,7 +378,7 @@ def test_open_regular_refuses_what_is_not_a_readable_file(tmp_path: Path, make, 
     assert str(caught_as.value) == f"{path}: {message}"
 
 
-def test_text_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+def test_text_is_utf8_under_the_c_locale(tmp_path: Path) -> None:
     # Under the C locale the default text encoding is ASCII, which refuses "é": memos and CSV
     # files are UTF-8 whatever the locale says.
     before = locale.setlocale(locale.LC_CTYPE)
