@@ -455,3 +455,9 @@ def test_a_scratch_folder_whose_lock_is_a_fifo_does_not_hang_the_cleanup(tmp_pat
     shutil.rmtree(folder, ignore_errors=True)
     assert not blocked, "the cleanup waited for a writer to open the FIFO"
     assert removed == [[folder]]  # nobody holds it: a dead run's
+
+
+def test_newlines_are_translated_as_asked(tmp_path: Path) -> None:
+    with atomic_writer(tmp_path / "a.txt", newline="\r\n") as handle:
+        handle.write("one\ntwo\n")
+    assert (tmp_path / "a.txt").read_bytes() == b"one\r\ntwo\r\n"
