@@ -119,3 +119,22 @@ def test_a_winner_whose_losers_wrote_no_memo_at_its_key_is_told_so(index: Index)
     index.offer([offer("k", 0, 1), offer("other", 1, 0, 0, "name:k", memo=True)])
     won = next(s for s in index.settlements() if s.won)
     assert (won.key, won.memo) == ("k", False)  # the memo was written under "other", not "k"
+
+
+def test_a_merged_group_best_that_wins_keeps_everything_it_carried(index: Index) -> None:
+    def record(key: str, seq: int, filled: int, *identities: str, memo: bool) -> Offer:
+        return Offer(key, identities, (filled, 0, -seq), seq, f"in{seq}.jsonl", seq + 1, "review", memo, f"hash{seq}")
+
+    index.offer([record("a", 0, 1, "name:a", memo=False), record("b", 1, 9, "name:b", memo=True)])
+    # c joins a and b: a's group (seen first) absorbs b's, whose record (9 fields) beats a's and c's
+    index.offer([record("c", 2, 0, "name:a", "name:b", memo=False)])
+    settled = {s.seq: (s.key, s.source, s.line, s.won, s.content, s.kept_content) for s in index.settlements()}
+    assert settled == {
+        0: ("b", "in1.jsonl", 2, False, "hash0", "hash1"),
+        1: ("b", "in1.jsonl", 2, True, "hash1", "hash1"),
+        2: ("b", "in1.jsonl", 2, False, "hash2", "hash1"),
+    }
+    # a better record of the company: b, the best so far, loses with its memo and its hash
+    assert index.offer([record("b", 3, 20, "name:b", memo=False)]) == [("review", True)]
+    lost = {s.seq: (s.own_key, s.memo, s.content, s.kept_content) for s in index.settlements() if not s.won}
+    assert lost[1] == ("b", True, "hash1", "hash3")
