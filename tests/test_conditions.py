@@ -620,3 +620,85 @@ def test_each_problem_is_reported_once_and_calls_are_named() -> None:
     found = problems("team.size > 1 & stage == 'seed'")
     assert len(found) == len(set(found))
     assert problems("len(team.size) > 1")[0][1] == "the only functions are present(field) and missing(field)"
+
+
+# --- deciding without every field, and the engine's group limit ------------------------------------
+
+
+SIZE, RAISED = "team.size", "funding.total_raised"
+
+
+@pytest.mark.parametrize(
+    ("text", "fact", "decided"),
+    [
+        ("team.size <= 15", {SIZE: 10}, True),
+        ("team.size <= 15", {SIZE: 20}, False),
+        ("team.size <= 15", {}, None),
+        ("present(team.size)", {SIZE: 1}, True),
+        ("present(team.size)", {}, False),
+        ("missing(team.size)", {SIZE: 1}, False),
+        ("missing(team.size)", {}, True),
+        # and: false as soon as one part is false, unknown while a missing part could still matter
+        ("team.size <= 15 and funding.total_raised > '$15M'", {SIZE: 20}, False),
+        ("team.size <= 15 and funding.total_raised > '$15M'", {SIZE: 10}, None),
+        ("team.size <= 15 and funding.total_raised > '$15M'", {SIZE: 10, RAISED: 20_000_000}, True),
+        ("team.size <= 15 and funding.total_raised > '$15M'", {SIZE: 10, RAISED: 1_000_000}, False),
+        # or: true as soon as one part is true
+        ("team.size <= 15 or funding.total_raised > '$15M'", {SIZE: 10}, True),
+        ("team.size <= 15 or funding.total_raised > '$15M'", {SIZE: 20}, None),
+        ("team.size <= 15 or funding.total_raised > '$15M'", {SIZE: 20, RAISED: 1_000_000}, False),
+        ("team.size <= 15 or funding.total_raised > '$15M'", {SIZE: 20, RAISED: 20_000_000}, True),
+        ("missing(team.size) or funding.total_raised > '$15M'", {}, True),
+    ],
+)
+def test_decide_answers_only_what_the_fields_present_settle(
+    text: str, fact: dict[str, Any], decided: bool | None
+) -> None:
+    assert conditions.decide(parse(text), fact) is decided
+
+
+@pytest.mark.parametrize(
+    ("text", "absent", "decidable"),
+    [
+        ("team.size <= 15 and funding.total_raised > '$15M'", {SIZE}, True),  # the money may settle it
+        ("team.size <= 15 and funding.total_raised > '$15M'", {SIZE, RAISED}, False),
+        ("funding.total_raised > '$15M'", {SIZE}, True),
+        ("team.size <= 15", {SIZE}, False),
+        ("missing(team.size)", {SIZE}, True),  # existence is always known
+    ],
+)
+def test_decidable_says_whether_another_field_could_settle_it(text: str, absent: set[str], decidable: bool) -> None:
+    assert conditions.decidable(parse(text), absent) is decidable
+
+
+def ors(count: int) -> str:
+    """A condition of ``count`` or-groups inside one and: count + 1 groups for the engine."""
+    return " and ".join(f"(team.size == {i} or traction.customers == {i})" for i in range(count))
+
+
+def test_groups_counts_every_and_or_group_and_in_list() -> None:
+    assert conditions.groups(parse("team.size <= 15")) == 0
+    assert conditions.groups(parse("team.size in [1, 2]")) == 1
+    assert conditions.groups(parse("team.size <= 15 and (team.size == 1 or traction.customers > 1)")) == 2
+    assert conditions.groups(parse(ors(3))) == 4
+
+
+def test_the_engine_limit_is_inclusive_and_its_message_exact() -> None:
+    assert conditions.MAX_ENGINE_GROUPS == 14
+    assert conditions.engine_limit(parse(ors(13))) is None  # exactly 14 groups: the engine holds them
+    assert conditions.engine_limit(parse(ors(14))) == (
+        "the condition has 15 and/or groups (each 'in [...]' list is one); the engine holds at most 14 in one"
+        " rule (durable-rules error 113): split it into several rules"
+    )
+
+
+def test_negating_a_comparison_keeps_its_literal_as_written() -> None:
+    negated = negate(parse("funding.total_raised > '$15M'"))
+    assert isinstance(negated, Compare) and negated.op is Op.LE and negated.literal == "$15M"
+
+
+def test_call_problems_point_at_the_call() -> None:
+    assert problems("team.size <= 15 and foo(team.size)") == [
+        (21, "the only functions are present(field) and missing(field)")
+    ]
+    assert problems("team.size <= 15 and present(team.size, stage)") == [(21, "present() takes exactly one field")]
