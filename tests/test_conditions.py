@@ -702,3 +702,53 @@ def test_call_problems_point_at_the_call() -> None:
         (21, "the only functions are present(field) and missing(field)")
     ]
     assert problems("team.size <= 15 and present(team.size, stage)") == [(21, "present() takes exactly one field")]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("stage == -'seed'", (10, "arithmetic (\"-'seed'\") is not supported; compare a field with a value")),
+        ("team.size > -True", (13, "arithmetic ('-True') is not supported; compare a field with a value")),
+        ("team.size == 9007199254740992", (14, "team.size: 9007199254740992 is too large a number to compare with")),
+        ("team.size > 1 and present(1)", (27, "'1' is not a field name")),
+        (
+            "funding.total_raised > 'lots'",
+            (24, "funding.total_raised: cannot read 'lots' as money; write e.g. 5200000, '$5.2M', '1.2m' or '€105M'"),
+        ),
+        ("derived.model_params_b > 'big'", (26, "derived.model_params_b: is a number; 'big' is not")),
+    ],
+)
+def test_value_problems_are_exact_and_located(text: str, problem: tuple[int, str]) -> None:
+    assert problems(text) == [problem]
+
+
+def test_the_largest_integer_the_engine_keeps_exact_is_allowed() -> None:
+    assert parse("team.size == 9007199254740991").encoded == conditions.MAX_ENGINE_INT
+
+
+@pytest.mark.parametrize(("written", "value"), [("True", True), ("False", False), ("true", True), ("false", False)])
+def test_booleans_in_either_case(written: str, value: bool) -> None:
+    assert parse(f"model.open_weights == {written}").value is value
+
+
+def test_a_comparison_keeps_its_literal_as_written() -> None:
+    assert parse("funding.total_raised > '$15M'").literal == "$15M"
+    assert parse("team.size <= 15").literal == 15
+
+
+SIGNED = dataclasses.replace(F["funding.total_raised"], path="derived.cash_gap", signed=True)
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("'-$2M'", -2_000_000), ("'-15M'", -15_000_000), ("-5", -5), ("' -$1.5M '", -1_500_000), ("'$3M'", 3_000_000)],
+)
+def test_a_signed_money_field_takes_negative_amounts(written: str, value: int) -> None:
+    node = parse(f"derived.cash_gap > {written}", {**F, SIGNED.path: SIGNED})
+    assert isinstance(node, Compare) and node.value == value
+
+
+def test_an_unsigned_money_field_refuses_a_negative_amount() -> None:
+    assert problems("funding.total_raised > -5") == [
+        (24, "funding.total_raised: an amount of money cannot be negative")
+    ]
