@@ -711,6 +711,7 @@ def test_call_problems_point_at_the_call() -> None:
         ("team.size > -True", (13, "arithmetic ('-True') is not supported; compare a field with a value")),
         ("team.size == 9007199254740992", (14, "team.size: 9007199254740992 is too large a number to compare with")),
         ("team.size > 1 and present(1)", (27, "'1' is not a field name")),
+        ("present(f(x).y)", (9, "'f(x).y' is not a field name")),  # an attribute of a call is no path
         (
             "funding.total_raised > 'lots'",
             (24, "funding.total_raised: cannot read 'lots' as money; write e.g. 5200000, '$5.2M', '1.2m' or '€105M'"),
