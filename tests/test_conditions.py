@@ -712,6 +712,18 @@ def test_call_problems_point_at_the_call() -> None:
         ("team.size == 9007199254740992", (14, "team.size: 9007199254740992 is too large a number to compare with")),
         ("team.size > 1 and present(1)", (27, "'1' is not a field name")),
         ("present(f(x).y)", (9, "'f(x).y' is not a field name")),  # an attribute of a call is no path
+        # problems inside a comparison point at its left side, past whatever comes before it
+        ("team.size > 1 and team.size is 1", (19, "operator 'Is' is not supported; use ==, !=, <, <=, >, >=, in")),
+        ("team.size > 1 and f(x) == 1", (19, "the only functions are present(field) and missing(field)")),
+        ("team.size > 1 and 1 == 2", (19, "compare a field with a value, e.g. 'team.size <= 15'")),
+        (
+            "team.size > 1 and team.size == traction.customers",
+            (
+                19,
+                "compare a field with a value, e.g. 'team.size <= 15'; to compare two fields, declare a derived "
+                "value (a difference or a ratio) under 'derived' and compare that",
+            ),
+        ),
         (
             "funding.total_raised > 'lots'",
             (24, "funding.total_raised: cannot read 'lots' as money; write e.g. 5200000, '$5.2M', '1.2m' or '€105M'"),
@@ -753,3 +765,8 @@ def test_an_unsigned_money_field_refuses_a_negative_amount() -> None:
     assert problems("funding.total_raised > -5") == [
         (24, "funding.total_raised: an amount of money cannot be negative")
     ]
+
+
+def test_each_item_of_an_in_list_points_at_the_field() -> None:
+    node = parse("team.size > 1 and stage in ['seed', 'series-a']")
+    assert [c.column for c in conditions.walk(node)] == [1, 19, 19]
