@@ -200,6 +200,40 @@ def test_rerun_is_idempotent(db_url, tmp_path):
     assert len(keys) == len(set(keys)) == 25
 
 
+def test_a_duplicate_that_loses_keeps_the_history_an_earlier_batch_stored(db_url, tmp_path):
+    # Day 1 the sparse record is the only one: it is the company's screening. Day 2 a fuller record
+    # of the same company arrives beside it and wins; the sparse facts' row of day 1 is history,
+    # not a leftover of day 2's duplicate, and settling must not delete it.
+    sparse = {"name": "Acme", "website": "https://acme.ai", "team": {"size": 5}}
+    fuller = {**sparse, "stage": "seed", "founded": 2024, "funding": {"total_raised": "$2M"}}
+    day1 = write_jsonl(tmp_path / "day1.jsonl", [sparse])
+    # The winner first, one record a chunk: the loser's facts are saved again after the winner's.
+    day2 = write_jsonl(tmp_path / "day2.jsonl", [fuller, sparse])
+    runner = CliRunner()
+    for path, on in ((day1, "2026-01-01"), (day2, "2026-01-02")):
+        result = runner.invoke(
+            batch_command,
+            [str(path), "--db", db_url, "--on", on, "--out", str(tmp_path / "o.csv"), "--chunk-size", "1"],
+        )
+        assert result.exit_code == ExitCode.OK, result.output
+    stored = rows(db_url)
+    assert len(stored) == 2  # the day-1 screening of the sparse facts, and the winner's
+    first = CliRunner().invoke(batch_command, [str(day1), "--no-db", "--on", "2026-01-01", "--format", "json",
+                                               "--out", str(tmp_path / "alone.jsonl")])  # fmt: skip
+    assert first.exit_code == ExitCode.OK, first.output
+    (alone,) = [json.loads(line) for line in (tmp_path / "alone.jsonl").read_text().splitlines()]
+    assert alone["score"] in [score for _, score in stored]
+    listed = runner.invoke(list_command, ["--db", db_url, "--format", "json"])
+    (newest,) = json.loads(listed.stdout)
+    assert newest["score"] != alone["score"]  # the company is now the fuller record's screening
+    # And a batch's own loser rows still go: the day-2 input again changes nothing.
+    again = runner.invoke(
+        batch_command, [str(day2), "--db", db_url, "--on", "2026-01-02", "--out", str(tmp_path / "o.csv")]
+    )
+    assert again.exit_code == ExitCode.OK, again.output
+    assert rows(db_url) == stored
+
+
 def test_two_workers_give_the_same_output_as_one(tmp_path):
     path = write_jsonl(tmp_path / "deals.jsonl", [profile(n) for n in range(60)] + ['{"name": ""}'])
     outputs = []

@@ -76,12 +76,15 @@ def save_encoded(
     rows: Sequence[Encoded],
     packs: Sequence[packing.PackRules],
     remove: Sequence[tuple[str, str, str, dt.date]] = (),
+    created_since: dt.datetime | None = None,
 ) -> int:
     """Save encoded screenings, and the packs they were made with, in one transaction; returns the count.
 
     ``packs`` must hold every pack hash the rows name, with its content (a pack already stored is
     kept; one stored before its content was kept gets it). ``remove``: (company key, pack hash,
-    profile hash, screening date) of rows to delete in the same transaction.
+    profile hash, screening date) of rows to delete in the same transaction; with ``created_since``
+    (UTC), only those created since then: a row an earlier run stored is history, and stays (its
+    update time put back to its creation, so it does not pass for the company's newest screening).
     """
     if not rows and not remove:
         return 0
@@ -93,7 +96,17 @@ def save_encoded(
             if remove:
                 table = Screening.__table__  # type: ignore[attr-defined]
                 identity = tuple_(table.c.company_key, table.c.pack_hash, table.c.profile_hash, table.c.screened_on)
-                connection.execute(table.delete().where(identity.in_(sorted(set(remove)))))
+                named = identity.in_(sorted(set(remove)))
+                if created_since is None:
+                    connection.execute(table.delete().where(named))
+                else:
+                    since = created_since.replace(tzinfo=None)
+                    connection.execute(table.delete().where(named & (table.c.created_at >= since)))
+                    # Kept as history, but this batch only screened those facts again: its update
+                    # time goes back, so that the company's newest screening is the winner's.
+                    connection.execute(
+                        table.update().where(named & (table.c.created_at < since)).values(updated_at=table.c.created_at)
+                    )
             if not rows:
                 return 0
             if any(p.content is None for p in packs):

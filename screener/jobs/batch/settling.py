@@ -155,5 +155,7 @@ def settle_chunk(work: list[Settling]) -> list[Problem]:
     if state.store is not None and removed:
         from screener import store
 
-        store.save_encoded(state.store, [], [], remove=removed)
+        # A loser's facts that an earlier run stored were only screened again here: that row is
+        # history (its date now this batch's), not this batch's leftover.
+        store.save_encoded(state.store, [], [], remove=removed, created_since=config.started)
     return changed

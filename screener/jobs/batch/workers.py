@@ -13,7 +13,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,8 @@ class WorkerConfig:
     strict: bool = False  #: reject records whose data draws warnings (plausibility, a CSV cell that cannot be read)
     lacking: str = ""  #: what a review of a CSV record says the export lacks ("" when it lacks nothing)
     full: bool = False  #: score every record, also those unchanged since their stored screening (--full)
+    #: when the batch began (UTC): settling removes only the loser rows saved since
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 @dataclass
