@@ -140,12 +140,31 @@ def _bounded_range(*args: int) -> _Counted:
 
 
 class _Bounded(SandboxedEnvironment):
-    """Jinja's sandbox, with the repetition and power operators bounded (Jinja's operator intercepting)."""
+    """Jinja's sandbox, with whatever could build a huge value bounded before it is built: the
+    repetition and power operators (Jinja's operator intercepting), and the widths that padding
+    methods, filters and format specifications pad to (``"x".ljust(10**10)`` would take 10 GB)."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format, keeping the method
+        text = getattr(method, "__self__", None)
+        if isinstance(text, str):
+            name = getattr(method, "__name__", "")
+            if name in _PADDING:
+                _check_width(kwargs.get("width", args[0] if args else 0))
+            elif name == "expandtabs":
+                size = kwargs.get("tabsize", args[0] if args else 8)
+                _check_width(size * text.count("\t") if _whole(size) else 0)
+            elif name in {"format", "format_map"}:
+                _check_format(text, args, kwargs, name == "format_map")
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
+        if operator == "%":
+            if isinstance(left, str):
+                _check_printf(left, right)
+        elif operator == "*":
             for sequence, count in ((left, right), (right, left)):
                 if _whole(count) and isinstance(sequence, str | list | tuple) and len(sequence) * count > MAX_REPEAT:
                     raise RenderLimit(
@@ -160,6 +179,86 @@ class _Bounded(SandboxedEnvironment):
 
 def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+#: The str methods whose first argument is the width of what they return.
+_PADDING = frozenset({"ljust", "rjust", "center", "zfill"})
+#: A printf-style conversion's width and precision (``%-20.5s``; ``*`` takes one from the values).
+_PRINTF = re.compile(r"%(?:\([^)]*\))?[-+ #0]*(\d+|\*)?(?:\.(\d+|\*))?")
+#: The width and precision in a ``str.format`` specification (``>20``, ``0=+12,.3f``).
+_SPEC = re.compile(r"^(?:.?[<>=^])?[-+ ]?z?#?0?(\d*)[,_]?(?:\.(\d+))?")
+
+
+def _check_width(width: Any) -> None:
+    if _whole(width) and width > MAX_RENDER_CHARS:
+        raise RenderLimit(f"rendering stopped: a width of {width:,} is more than {MAX_RENDER_CHARS:,} characters")
+
+
+def _check_printf(text: str, values: Any) -> None:
+    starred = False
+    for match in _PRINTF.finditer(text):
+        for number in match.groups():
+            if number == "*":
+                starred = True
+            elif number:
+                _check_width(int(number))
+    if starred:  # the widths come from the values: any whole number among them may be one
+        for value in values if isinstance(values, tuple) else (values,):
+            _check_width(value)
+
+
+def _check_format(text: str, args: tuple[Any, ...], kwargs: dict[str, Any], mapping: bool) -> None:
+    """The widths of every field of a format string, nested ones (``{0:>{1}}``) as the values give them."""
+    import string
+
+    values = args[0] if mapping and args else kwargs
+
+    def resolved(spec: str) -> str:
+        # A nested field names a value by position or key: look it up as str.format would.
+        def one(match: re.Match[str]) -> str:
+            key = match.group(1)
+            try:
+                value = args[int(key)] if key.isdigit() else values[key]
+            except (IndexError, KeyError, TypeError):
+                return ""
+            return str(value) if _whole(value) else ""
+
+        return re.sub(r"\{([^{}]*)\}", one, spec)
+
+    try:
+        fields = list(string.Formatter().parse(text))
+    except ValueError:
+        return  # a malformed format string fails on its own, without building anything
+    for _, field, spec, _ in fields:
+        if field is None or not spec:
+            continue
+        match = _SPEC.match(resolved(spec))
+        if match:
+            for number in match.groups():
+                if number:
+                    _check_width(int(number))
+
+
+def _bounded_filter(name: str, width_at: int, env: SandboxedEnvironment) -> Any:
+    """Jinja's filter ``name``, refusing a width (its argument at ``width_at``) past the output bound."""
+    original = env.filters[name]
+
+    @functools.wraps(original)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > width_at:
+            _check_width(args[width_at])
+        _check_width(kwargs.get("width", 0))
+        return original(*args, **kwargs)
+
+    return bounded
+
+
+def _printf_filter(value: Any, *args: Any, **kwargs: Any) -> str:
+    """Jinja's ``format`` filter (printf style), with its widths bounded."""
+    from jinja2.filters import do_format
+
+    _check_printf(str(value), args or tuple(kwargs.values()))
+    return do_format(value, *args, **kwargs)
 
 
 def render(template: Template, context: dict[str, Any]) -> str:
@@ -257,6 +356,8 @@ def environment(loader: BaseLoader | None = None, *, html: bool = False, escape:
         money=format_money, percent=format_percent, number=_number, date=_date, signed=_signed, label=label
     )
     env.globals["range"] = _bounded_range
+    env.filters.update(center=_bounded_filter("center", 1, env), indent=_bounded_filter("indent", 1, env))
+    env.filters["format"] = _printf_filter
     # Compiling the memo templates cost a tenth of a screen's start-up: their code is cached in the
     # user's cache folder, keyed on this module's code too (its filters and escaping shape the output).
     env.bytecode_cache = cache.TemplateCache(env, _source_digest())

@@ -185,6 +185,26 @@ def memo_with(tmp_path: Path, body: str) -> Result:
             "rendering stopped: a repetition of 1,000,000,000 would make more than 5,000,000 items",
         ),
         ("{{ 10 ** 100000 }}", "rendering stopped: 10 ** 100000 has more than 10,000 digits"),
+        # Widths that padding would build a value of before any output bound could see it
+        # ("x".ljust(10 ** 10) is 10 GB): refused before they are built.
+        *(
+            (body, "rendering stopped: a width of 10,000,000,000 is more than 5,000,000 characters")
+            for body in (
+                "{{ 'x'.ljust(10 ** 10) }}",
+                "{{ 'x'.rjust(10 ** 10) }}",
+                "{{ 'x'.center(10 ** 10) }}",
+                "{{ 'x'.zfill(10 ** 10) }}",
+                "{{ 'x' | center(10 ** 10) }}",
+                "{{ 'x' | indent(10 ** 10, true) }}",
+                "{{ '{:>10000000000}'.format('x') }}",
+                "{{ '{0:>{1}}'.format('x', 10 ** 10) }}",
+                "{{ '{a:^{w}}'.format_map({'a': 'x', 'w': 10 ** 10}) }}",
+                "{{ '%10000000000s' % 'x' }}",
+                "{{ '%*s' % (10 ** 10, 'x') }}",
+                "{{ '%10000000000s' | format('x') }}",
+                "{{ ('\t' * 100000).expandtabs(100000) }}",
+            )
+        ),
     ],
 )
 def test_a_memo_template_past_the_render_bounds_is_a_located_template_error(tmp_path, body, message):
@@ -194,6 +214,22 @@ def test_a_memo_template_past_the_render_bounds_is_a_located_template_error(tmp_
     line = "" if "output" in message else ":1"
     assert result.stderr == f"error: {tmp_path / 'templates' / 'memo.md.j2'}{line}: {message}\n"
     assert not (tmp_path / "memos").exists() or list((tmp_path / "memos").iterdir()) == []
+
+
+def test_widths_within_the_bound_render_as_python_renders_them(tmp_path):
+    body = (
+        "{{ 'x'.ljust(4) }}|{{ 'x'.rjust(4) }}|{{ 'x' | center(5) }}|{{ '{:>6}'.format('ok') }}|"
+        "{{ '{0:>{1}}'.format('ok', 5) }}|{{ '%5s' % 'a' }}|{{ '%-4s' | format('b') }}|{{ '{:,}'.format(20000000) }}|"
+        "{{ 7 % 3 }}\n"
+    )
+    result = memo_with(tmp_path, body)
+    assert result.exit_code == ExitCode.OK, result.output
+    (memo,) = (tmp_path / "memos").iterdir()
+    expected = "|".join(
+        ["x".ljust(4), "x".rjust(4), "x".center(5), "{:>6}".format("ok"), "{0:>{1}}".format("ok", 5), "    a",
+         "b   ", f"{20000000:,}", str(7 % 3)]
+    )  # fmt: skip
+    assert memo.read_text(encoding="utf-8").startswith(expected + "\n")
 
 
 def test_a_template_that_runs_past_the_time_bound_is_stopped(tmp_path, monkeypatch):
