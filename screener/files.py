@@ -13,6 +13,7 @@ their folder.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import stat
@@ -21,8 +22,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-
-from slugify import slugify
 
 from screener.errors import ConfigError, InputError, Location, ScreenerError
 
@@ -161,14 +160,15 @@ def _unlocked(path: Path) -> bool:
     return True
 
 
-def remove_stale(folder: Path, name: str = "*") -> list[Path]:
-    """Remove the temporary files that writes of ``folder/name`` left behind when their process died.
+def remove_stale(folder: Path, name: str | None = None) -> list[Path]:
+    """Remove the temporary files that writes of ``folder/name`` (of any file: None) left behind when their process died.
 
     A temporary file still being written (its lock held) is left alone. Returns what was removed.
     """
     removed = []
     with contextlib.suppress(OSError):
-        for temp in folder.glob(f".{name}.*.tmp"):
+        # A name is a name, not a pattern: "r[1].csv" must find ".r[1].csv.*.tmp".
+        for temp in folder.glob(f".{'*' if name is None else glob.escape(name)}.*.tmp"):
             if temp.is_file() and not temp.is_symlink() and _unlocked(temp):
                 with contextlib.suppress(FileNotFoundError):
                     temp.unlink()
@@ -226,6 +226,8 @@ def safe_child(folder: Path, name: str, suffix: str, number: int = 1, *, dots: b
     A name with no letter or digit (``../..``, ``-.-``, ``!!!``) is ``company``: a stem of dots
     and hyphens only would make a hidden or unreadable file name (``-.md``, ``..md``).
     """
+    from slugify import slugify  # only memos need it; every command imports this module
+
     disallowed = r"[^-a-z0-9.]+" if dots else r"[^-a-z0-9]+"
     # Hyphens go with the dots: slugify trims its own separators only, and a kept dot at an end
     # would otherwise leave one behind ("-a-." -> "-a-").

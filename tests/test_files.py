@@ -461,3 +461,12 @@ def test_newlines_are_translated_as_asked(tmp_path: Path) -> None:
     with atomic_writer(tmp_path / "a.txt", newline="\r\n") as handle:
         handle.write("one\ntwo\n")
     assert (tmp_path / "a.txt").read_bytes() == b"one\r\ntwo\r\n"
+
+
+def test_a_name_with_glob_characters_finds_its_own_stale_temporaries(tmp_path: Path) -> None:
+    dead = tmp_path / ".r[1].csv.abc123.tmp"
+    dead.write_text("half")
+    lookalike = tmp_path / ".r1.csv.abc123.tmp"  # what "r[1].csv" would match as a pattern
+    lookalike.write_text("half")
+    assert remove_stale(tmp_path, "r[1].csv") == [dead]
+    assert lookalike.exists()

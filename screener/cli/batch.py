@@ -26,7 +26,6 @@ from screener.cli.common import (
     strict_option,
     templates_option,
 )
-from screener.cli.streams import batch_streams, shown
 from screener.errors import ExitCode
 
 _VERDICTS = ("strong-fit", "review", "pass")
@@ -154,6 +153,7 @@ def batch_command(
       screen batch examples/deals.jsonl --workers 2 --db sqlite:///deals.db --memos memos/
       cat examples/deals.jsonl | screen batch - --out - --no-db > ranked.jsonl
     """
+    from screener.cli.streams import batch_streams  # it imports the batch's input reading
     from screener.config import load_settings
     from screener.jobs.batch import BatchRequest, BatchSummary, DuplicateRule, run_batch
     from screener.screening.result import Verdict
@@ -217,6 +217,8 @@ def batch_command(
             checks = ", ".join(f"{check} {count}" for check, count in summary.data_warnings.items())
             click.echo(f"data warnings: {summary.warned} companies ({checks}); see the warnings column")
         if summary.out:
+            from screener.cli.streams import shown
+
             click.echo(f"results: {shown(summary.out)}")
         if summary.rejected or summary.duplicates:
             click.echo(f"rejects: {summary.rejects}")

@@ -153,7 +153,14 @@ def version_text() -> tuple[str, int]:
 
     from screener.errors import ScreenerError
 
-    lines = [f"screen {importlib.metadata.version('screener')}"]
+    def installed(distribution: str) -> str:
+        # Run from a checkout that was never installed, or beside a missing engine: say so, no traceback.
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return "(not installed)"
+
+    lines = [f"screen {installed('screener')}"]
     code = 0
     try:
         from screener.rules.rulebook import load_rulebook
@@ -163,7 +170,7 @@ def version_text() -> tuple[str, int]:
     except ScreenerError as exc:
         lines.append(f"pack: the default pack cannot be loaded: {exc}")
         code = int(exc.exit_code)
-    engine = f"engine durable-rules {importlib.metadata.version('durable-rules')}"
+    engine = f"engine durable-rules {installed('durable-rules')}"
     try:
         from screener.rules.engine import load_extension
 

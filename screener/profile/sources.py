@@ -76,6 +76,11 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
     """
     with open_regular(path, "rb") as handle:
         data: bytes = handle.read(max_bytes + 1)
+    return decode(data, path, max_bytes)
+
+
+def decode(data: bytes, path: Path, max_bytes: int = MAX_BYTES) -> str:
+    """The text of a file's bytes as read (at most ``max_bytes + 1`` of them), refused clearly when it is not."""
     if len(data) > max_bytes:
         raise InputError(f"file is larger than the {max_bytes:,} accepted (bytes)", Location(str(path)))
     try:
@@ -86,16 +91,25 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
 
 def load_document(path: Path, max_bytes: int = MAX_BYTES) -> Document:
     """Parse a ``.yaml``/``.yml``/``.json`` file into a located document."""
+    _check_suffix(path)
+    return parse_document(read_text(path, max_bytes), path)
+
+
+def parse_document(text: str, path: Path) -> Document:
+    """Parse the text of the ``.yaml``/``.yml``/``.json`` file ``path`` (already read) into a located document."""
+    _check_suffix(path)
+    if path.suffix.lower() == ".json":
+        # JSON's own parser gives the precise syntax errors; YAML (a superset) then gives locations.
+        parse_json(text, str(path))
+    return parse_yaml(text, str(path))
+
+
+def _check_suffix(path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in {".yaml", ".yml", ".json"}:
         raise InputError(
             f"unsupported file type {suffix or '(none)'!r}: expected .yaml, .yml or .json", Location(str(path))
         )
-    text = read_text(path, max_bytes)
-    if suffix == ".json":
-        # JSON's own parser gives the precise syntax errors; YAML (a superset) then gives locations.
-        parse_json(text, str(path))
-    return parse_yaml(text, str(path))
 
 
 def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

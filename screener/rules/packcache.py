@@ -50,19 +50,11 @@ def load(path: Path) -> Document:
         doc = _document(cached, str(path))
         if doc is not None:
             return doc
-    doc = sources.load_document(path)
-    if not _exact(doc.data):
-        return doc
-    if text == _read_again(path):  # the file did not change while it was parsed
+    # Parsed from the very bytes the key is taken of: a file edited meanwhile cannot be cached under it.
+    doc = sources.parse_document(sources.decode(text, path), path)
+    if _exact(doc.data):
         cache.write(KIND, name, _encoded(doc))
     return doc
-
-
-def _read_again(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 @functools.cache
