@@ -239,18 +239,20 @@ def _check_format(text: str, args: tuple[Any, ...], kwargs: dict[str, Any], mapp
                     _check_width(int(number))
 
 
-def _bounded_filter(name: str, width_at: int, env: SandboxedEnvironment) -> Any:
-    """Jinja's filter ``name``, refusing a width (its argument at ``width_at``) past the output bound."""
-    original = env.filters[name]
+def _center(value: Any, width: int = 80) -> str:
+    """Jinja's ``center`` filter, its width bounded."""
+    from jinja2.filters import do_center
 
-    @functools.wraps(original)
-    def bounded(*args: Any, **kwargs: Any) -> Any:
-        if len(args) > width_at:
-            _check_width(args[width_at])
-        _check_width(kwargs.get("width", 0))
-        return original(*args, **kwargs)
+    _check_width(width)
+    return do_center(value, width)
 
-    return bounded
+
+def _indent(value: Any, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+    """Jinja's ``indent`` filter, its width bounded (a string width is text the template holds)."""
+    from jinja2.filters import do_indent
+
+    _check_width(width)
+    return do_indent(value, width, first, blank)
 
 
 def _printf_filter(value: Any, *args: Any, **kwargs: Any) -> str:
@@ -356,8 +358,7 @@ def environment(loader: BaseLoader | None = None, *, html: bool = False, escape:
         money=format_money, percent=format_percent, number=_number, date=_date, signed=_signed, label=label
     )
     env.globals["range"] = _bounded_range
-    env.filters.update(center=_bounded_filter("center", 1, env), indent=_bounded_filter("indent", 1, env))
-    env.filters["format"] = _printf_filter
+    env.filters.update(center=_center, indent=_indent, format=_printf_filter)
     # Compiling the memo templates cost a tenth of a screen's start-up: their code is cached in the
     # user's cache folder, keyed on this module's code too (its filters and escaping shape the output).
     env.bytecode_cache = cache.TemplateCache(env, _source_digest())

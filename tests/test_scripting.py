@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -283,3 +284,13 @@ def test_batch_prints_nothing_on_standard_output_when_it_fails(run) -> None:
     result = run("batch", "-", "--out", "-", "--no-db", "--rules", "nope.yaml", input='{"name": "X"}\n')
     assert result.exit_code == ExitCode.RULE_ERROR
     assert result.stdout == ""
+
+
+def test_the_copy_of_standard_input_a_killed_batch_left_is_removed_by_the_next(run, tmp_path) -> None:
+    # What kill -9 leaves: the streams folder with the copy of the deal data, its lock no longer held.
+    left = Path(tempfile.mkdtemp(prefix="screener-streams-"))
+    (left / "lock").touch()
+    (left / "stdin.jsonl").write_text('{"name": "Secret Deal"}\n', encoding="utf-8")
+    result = run("batch", "-", "--out", "-", "--no-db", "--on", "2026-11-27", input='{"name": "X"}\n')
+    assert result.exit_code == 0, result.output
+    assert not left.exists()

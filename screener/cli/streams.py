@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -21,6 +20,7 @@ from typing import TextIO
 import click
 
 from screener.errors import ExitCode
+from screener.files import scratch_folder
 from screener.jobs.inputs import STDIN_COPIES
 from screener.profile.stdin import NAME, is_stdin
 
@@ -42,7 +42,9 @@ def batch_streams(
         raise click.UsageError("standard input can be read once; give '-' once")
     to_stdout = out is not None and is_stdin(out)
     with contextlib.ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="screener-streams-")))
+        # Locked while the batch runs, so that a run killed with kill -9 leaves no copy of the deal
+        # data behind for long: the next run removes it.
+        folder = stack.enter_context(scratch_folder("screener-streams-"))
         files = list(inputs)
         if any(is_stdin(p) for p in inputs):
             copy = folder / "stdin.jsonl"
