@@ -91,7 +91,11 @@ def test_jsonl_folder_and_csv_in_one_batch(db_url, tmp_path, write):
     assert [int(r["rank"]) for r in ranked] == [1, 2, 3, 4, 5]
     assert ranked == sorted(ranked, key=ranking)  # verdict, knockouts last, score, coverage
     assert list(ranked[0]) == ["rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts",
-                               "reasons", "warnings", "source", "line", "notes"]  # fmt: skip
+                               "reasons", "warnings", "source", "line", "notes", "score_worst", "score_best",
+                               "verdict_could_change"]  # fmt: skip
+    for row in ranked:  # the score range the rules not evaluated allow holds the score
+        assert float(row["score_worst"]) <= float(row["score"]) <= float(row["score_best"])
+        assert row["verdict_could_change"] in {"True", "False"}
     rejects = [json.loads(line) for line in (tmp_path / "ranked.rejects.jsonl").read_text().splitlines()]
     # Inputs are read in the order given, a folder's files sorted.
     assert [(Path(r["source"]).name, r["line"]) for r in rejects] == [
@@ -645,7 +649,8 @@ def test_list_of_an_empty_database_as_csv_is_the_header_alone(tmp_path):
     result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "csv"])
     assert result.exit_code == 0
     assert result.stdout == (
-        "company,key,pack,version,hash,screened_on,score,verdict,coverage,knockouts,warnings,updated_at\n"
+        "company,key,pack,version,hash,screened_on,score,verdict,coverage,knockouts,warnings,score_worst,score_best,"
+        "verdict_worst,verdict_best,updated_at\n"
     )
     result = CliRunner().invoke(list_command, ["--db", db_url, "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.stdout) == []

@@ -102,12 +102,14 @@ HALF = """
 def test_min_coverage_is_met_at_exactly_its_value(write, min_coverage: float, verdict: Verdict) -> None:
     result = screen(write, pack(HALF, min_coverage=min_coverage), team={"size": 5})
     assert (result.coverage, result.score, result.verdict) == (0.5, 100.0, verdict)
+    # Half the weight is open, so the range says the verdict could change (test_score_range holds its wording).
+    notes = [n for n in result.notes if not n.startswith("verdict could change")]
     if verdict is Verdict.REVIEW:
-        assert result.notes == [
+        assert notes == [
             "only 50% of the pack's weight could be evaluated (minimum 51%): review until the open questions are answered"
         ]
     else:
-        assert result.notes == []
+        assert notes == []
 
 
 def test_low_coverage_also_holds_back_a_pass(write) -> None:

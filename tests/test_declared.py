@@ -248,13 +248,16 @@ def test_declared_fields_flow_through_the_result_explain_and_questions(write, pa
     thin = write("thin.yaml", "name: Thin\nfunding: {total_raised: $2M}\n")
     result = run("score", str(thin), "--rules", str(pack), "--no-db", "--no-memo", "--on", "2026-11-27",
                  "--format", "json")  # fmt: skip
-    questions = json.loads(result.output)["questions"]
-    assert questions[:3] == [
-        "How many priced rounds has it raised? (funding.rounds; needed by rounds)",
-        "Find out the kinds of investors (investors.kinds); needed by vc.",
-        "Find out on a top-500 list (signals.top500); needed by top.",
-    ]
-    assert "Find out the annual recurring revenue (ARR) (traction.arr); needed by efficient, ratio." in questions
+    thin_result = json.loads(result.output)
+    questions = thin_result["questions"]
+    # Declared fields are asked like built-in ones, each with its stake (the rules' points), most first.
+    assert "How many priced rounds has it raised? (funding.rounds; needed by rounds) [10 points at stake]" in questions
+    assert "Find out the kinds of investors (investors.kinds); needed by vc. [5 points at stake]" in questions
+    assert "Find out on a top-500 list (signals.top500); needed by top. [5 points at stake]" in questions
+    assert any(q.startswith("Find out the annual recurring revenue (ARR) (traction.arr); needed by efficient, ratio. "
+                            "[10 points at stake") for q in questions)  # fmt: skip
+    stakes = [q["stake"] for q in thin_result["question_stakes"]]
+    assert stakes == sorted(stakes, reverse=True)
 
 
 def test_a_memo_shows_the_pack_fields_and_asks_the_declared_question(write, pack, tmp_path) -> None:

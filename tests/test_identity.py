@@ -283,6 +283,11 @@ def test_verify_without_a_database_is_not_found(tmp_path) -> None:
 # --- migration 0004 ------------------------------------------------------------------------------------
 
 
+def before_0006(result: dict) -> dict:
+    """A result as releases before the score range stored it."""
+    return {key: value for key, value in result.items() if key not in {"score_range", "question_stakes"}}
+
+
 def database_at_0002(db_url: str, items: list[tuple[dict, dict]]) -> None:
     """A database at revision 0002 holding ``items`` (result as JSON data, profile) as that release stored them."""
     import orjson
@@ -295,6 +300,7 @@ def database_at_0002(db_url: str, items: list[tuple[dict, dict]]) -> None:
     now = dt.datetime(2026, 1, 1)
     with engine.begin() as conn:
         for number, (result, profile) in enumerate(items, start=1):
+            result = before_0006(result)
             pack = packing.pack_rules(result)
             conn.execute(
                 sa.text("INSERT INTO pack_rules (hash, rules, categories, created_at) VALUES (:h, :r, :c, :now) "
@@ -331,9 +337,11 @@ def test_a_0002_database_migrates_to_identities_and_stays_idempotent(db_url, scr
     database_at_0002(db_url, items)
     engine = store.connect(db_url)  # migrates
     try:
-        for result, _ in items:
-            (row,) = store.history(engine, result["company"]["name"])
-            assert row.result == result
+        # 0006 computed the range and the questions' stakes again where it knows the pack's content.
+        (row,) = store.history(engine, "Acme")
+        assert row.result == items[0][0]
+        (row,) = store.history(engine, "Beta")
+        assert row.result == before_0006(items[1][0]) and row.score_worst is None
         # The packaged pack's content was filled in; a pack of one's own is not known yet.
         assert store.pack_contents(engine, [screener.rulebook.hash, own.hash]) == {
             screener.rulebook.hash: screener.rulebook.content, own.hash: None,

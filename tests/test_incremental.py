@@ -364,17 +364,16 @@ def test_migration_0005_adds_batch_records_to_an_existing_database(db_url, tmp_p
     from screener.store import database
     from tests.test_store import _alembic
 
-    engine = database._engine(db_url, create_folder=True)
-    _alembic(engine, "upgrade", "0004")
-    engine.dispose()
     deals = tmp_path / "deals.jsonl"
     deals.write_text("".join(json.dumps(profile(n)) + "\n" for n in range(5)), encoding="utf-8")
     # The companies screened at 0004: their rows are there, but nothing says which records made them.
-    engine = database._engine(db_url, create_folder=True)
+    # (Saved by this release, then taken down to 0004, which keeps the rows as 0004 holds them.)
+    engine = store.connect(db_url)
     try:
         with Screener(book := load_rulebook()) as screener:
             profiles = [Profile.model_validate(profile(n)) for n in range(5)]
             store.save(engine, book, [(screener.screen(p, ON), p.model_dump(mode="json")) for p in profiles])
+        _alembic(engine, "downgrade", "0004")
         with engine.connect() as connection:
             assert "batch_record" not in sqlalchemy.inspect(connection).get_table_names()
     finally:

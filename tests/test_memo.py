@@ -116,7 +116,12 @@ def test_an_incomplete_profile_says_what_is_unknown_and_asks_questions(screener)
     assert "| Total raised | unknown |" in text
     section = text.split("## Open questions for diligence")[1].split("##")[0]
     asked = [line.split(". ", 1)[1] for line in section.strip().splitlines()]
-    assert asked and all(q.endswith("?") for q in asked)
+    # Each a question, then what its answer puts at stake, the most first.
+    stakes = [
+        re.fullmatch(r".+\? \((\d+) points at stake(; the answer alone could change the verdict)?\)", q) for q in asked
+    ]
+    assert asked and all(stakes), asked
+    assert [int(m[1]) for m in stakes] == sorted((int(m[1]) for m in stakes), reverse=True)  # type: ignore[index]
     assert not any(re.search(r"[a-z]+-[a-z]+-", q) for q in asked), "rule ids leaked into the questions"
 
 
@@ -145,7 +150,7 @@ def test_memo_questions_are_questions_for_every_field_the_pack_can_miss(rulebook
 def test_memo_questions_group_rules_and_skip_fields_that_are_given(screener) -> None:
     profile = load_profile(FIXTURES / "ondine-labs.yaml", {})
     result = screener.screen(profile, ON)
-    found = {q.text: q for q in questions(profile, result.rules)}
+    found = {q.text: q for q in questions(profile, result)}
     founders = found[ask("team.founders")]
     assert founders.fields == ["team.founders"]
     assert "founders-frontier-lab" in founders.rules and len(set(founders.rules)) == len(founders.rules)

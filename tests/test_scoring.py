@@ -75,10 +75,11 @@ def test_missing_fields_make_rules_not_evaluable_and_lower_coverage(scorer) -> N
     assert result.coverage == 0.5
     assert result.score == 100.0
     assert result.verdict is Verdict.STRONG_FIT
+    # Ordered by stake: the knockout weighs 10, the other two 5 each (pack order between them).
     assert [q.split(" (")[0] for q in result.questions] == [
+        "Find out how the company adapts the model",
         "Find out whether the base model's weights are open",
         "Find out the gross margin",
-        "Find out how the company adapts the model",
     ]
 
 

@@ -236,8 +236,12 @@ def old_items(screener) -> list[tuple[dict, dict]]:
     explained = screener.screen(Profile.model_validate({"name": "Gamma"}), ON, explain=True)
     assert any(r.rationale or r.question for r in explained.rules)  # details keep what explain adds
     items.append((explained, {"name": "Gamma"}))
-    # As releases before the plausibility checks stored them: without warnings.
-    return [(result.model_dump(mode="json", exclude={"warnings"}), profile) for result, profile in items]
+    # As releases before the plausibility checks and the score range stored them.
+    return [(result.model_dump(mode="json", exclude=OLD_EXCLUDE), profile) for result, profile in items]
+
+
+#: What a result of 0001 did not have: warnings (0003), the score range and question stakes (0006).
+OLD_EXCLUDE = {"warnings", "score_range", "question_stakes"}
 
 
 def test_a_database_of_full_results_migrates_to_pack_rules_and_back(db_url, screener, caplog) -> None:
@@ -253,7 +257,10 @@ def test_a_database_of_full_results_migrates_to_pack_rules_and_back(db_url, scre
     try:
         for result, _ in items:
             (row,) = store.history(engine, result["company"]["name"])
-            assert row.result == {**result, "warnings": []}  # 0003 checked each stored profile: none warns
+            # 0003 checked each stored profile (none warns); 0006 computed the range and the stakes again.
+            assert row.result["warnings"] == []
+            assert {k: v for k, v in row.result.items() if k not in OLD_EXCLUDE} == result
+            assert row.result["score_range"] is not None and "question_stakes" in row.result
             assert "result" not in row.details and row.details["points"] == result["points"]
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM pack_rules").scalar_one() == 1

@@ -47,7 +47,8 @@ def check(screener: Screener, stored: StoredResults, profile: Profile) -> None:
         company_key=got.key, company_name=got.name, website=got.website, pack_name=want["pack"]["name"],
         pack_version=want["pack"]["version"], screened_on=ON, score=got.score, verdict=got.verdict.value,
         coverage=got.coverage, knockouts=got.knockouts, matched=got.matched, details=orjson.loads(got.details),
-        warnings=orjson.loads(got.warnings),
+        warnings=orjson.loads(got.warnings), score_worst=got.range.worst, score_best=got.range.best,
+        verdict_worst=got.range.worst_verdict.value, verdict_best=got.range.best_verdict.value,
     )  # fmt: skip
     assert got.checks == [w["check"] for w in want["warnings"]]
     assert orjson.dumps(packing.join_row(stored.pack_rules, row)) == orjson.dumps(want)

@@ -25,7 +25,7 @@ from screener.profile.units import parse_money
 from screener.rules import conditions
 from screener.rules.rulebook import Rulebook
 from screener.rules.schema import FieldSpec, Kind
-from screener.screening.result import Outcome, PackRef, Verdict
+from screener.screening.result import Outcome, PackRef, ScoreRange, Verdict
 from screener.screening.screener import Screener
 from screener.texts import format_money
 
@@ -70,6 +70,8 @@ class Explanation(_Out):
     score: float
     verdict: Verdict
     margin: str = Field(description="how close the verdict was: the score against the pack's thresholds")
+    score_range: ScoreRange | None = Field(description="the score and verdict the rules not evaluated allow")
+    notes: list[str] = Field(default_factory=list, description="the result's notes (a verdict the range could change)")
     rules: list[RuleExplanation]
     warnings: list[DataWarning] = Field(default_factory=list, description="the profile's data warnings")
 
@@ -112,6 +114,8 @@ def explain(screener: Screener, profile: Profile, on: dt.date, rule_id: str | No
         score=result.score,
         verdict=result.verdict,
         margin=verdict_margin(book, result.score, result.coverage, result.knockouts),
+        score_range=result.score_range,
+        notes=result.notes,
         rules=explained,
         warnings=result.warnings,
     )

@@ -28,10 +28,15 @@ def print_explanation(explanation: Explanation) -> None:
 
     out = console()
     verdict = f"[{VERDICT_STYLE[explanation.verdict]}]{explanation.verdict.value.upper()}[/]"
-    out.print(f"[bold]{escape(explanation.company)}[/]  {verdict}  score {explanation.score:.1f}/100")
+    span = explanation.score_range
+    # Nothing open (the range is the score): nothing to add.
+    spread = f" (range {span.scores}, {span.verdicts})" if span and span.worst != span.best else ""
+    out.print(f"[bold]{escape(explanation.company)}[/]  {verdict}  score {explanation.score:.1f}/100{spread}")
     pack = explanation.pack
     out.print(f"pack {pack.name} {pack.version}, screened on {explanation.screened_on}")
     out.print(f"verdict margin: {escape(explanation.margin)}")
+    for note in explanation.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}")
     for warning in explanation.warnings:
         out.print(f"[yellow]data warning:[/] {escape(warning.fields[0])}: {escape(warning.message)} [{warning.check}]")
     table = Table(show_lines=False)

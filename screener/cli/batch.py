@@ -288,7 +288,7 @@ def _with_progress(request: Any, summary: Any) -> Any:
 
 #: The columns of ``history`` and ``list`` (also the CSV header when nothing matched).
 _COLUMNS = ("company", "key", "pack", "version", "hash", "screened_on", "score", "verdict", "coverage", "knockouts",
-            "warnings", "updated_at")  # fmt: skip
+            "warnings", "score_worst", "score_best", "verdict_worst", "verdict_best", "updated_at")  # fmt: skip
 
 
 def _rows(screenings: Any) -> list[dict[str, Any]]:
@@ -296,10 +296,19 @@ def _rows(screenings: Any) -> list[dict[str, Any]]:
         dict(zip(_COLUMNS, (
             s.company_name, s.company_key, s.pack_name, s.pack_version, s.pack_hash, s.screened_on.isoformat(),
             s.score, s.verdict, s.coverage, "; ".join(s.knockouts), "; ".join(w["check"] for w in s.warnings),
-            s.updated_at.isoformat(timespec="seconds"),
+            s.score_worst, s.score_best, s.verdict_worst, s.verdict_best, s.updated_at.isoformat(timespec="seconds"),
         ), strict=True))
         for s in screenings
     ]  # fmt: skip
+
+
+def _range(row: dict[str, Any]) -> str:
+    """The score range as a table shows it: ``58.0–81.5``, with ``(could change)`` when the verdicts differ."""
+    if row["score_worst"] is None:
+        return "unknown"
+    text = f"{row['score_worst']:.1f}\u2013{row['score_best']:.1f}"
+    changes = not (row["verdict_worst"] == row["verdict_best"] == row["verdict"])
+    return f"{text} (could change)" if changes else text
 
 
 def pack_option(func: Any) -> Any:
@@ -330,12 +339,12 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str, title: str) -> N
         from screener.texts import format_percent
 
         table = Table(title=title)
-        names = ("company", "key", "pack", "version", "hash", "screened_on", "score", "verdict", "coverage",
+        names = ("company", "key", "pack", "version", "hash", "screened_on", "score", "range", "verdict", "coverage",
                  "knockouts", "warnings")  # fmt: skip
         for name in names:
-            table.add_column(name, justify="right" if name in {"score", "coverage"} else "left")
+            table.add_column(name, justify="right" if name in {"score", "range", "coverage"} else "left")
         for row in rows:
-            shown = {**row, "coverage": format_percent(row["coverage"]), "hash": row["hash"][:12]}
+            shown = {**row, "coverage": format_percent(row["coverage"]), "hash": row["hash"][:12], "range": _range(row)}
             table.add_row(*(escape(str(shown[name])) for name in names))
         print_table(
             console(), table, "company", "key", "pack", "version", "screened_on", "score", "verdict", "coverage"

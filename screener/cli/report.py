@@ -129,8 +129,12 @@ def print_result(out: Console, result: ScreeningResult, located: Sequence[Proble
     from rich.table import Table
 
     verdict = f"[{VERDICT_STYLE[result.verdict]}]{result.verdict.value.upper()}[/]"
+    span = result.score_range
+    # Nothing open (the range is the score): nothing to add.
+    spread = f" (range {span.scores}, {span.verdicts})" if span and span.worst != span.best else ""
     out.print(
-        f"[bold]{result.company.name}[/]  {verdict}  score {result.score:.1f}/100  coverage {format_percent(result.coverage)}"
+        f"[bold]{result.company.name}[/]  {verdict}  score {result.score:.1f}/100{spread}  "
+        f"coverage {format_percent(result.coverage)}"
     )
     out.print(
         f"pack {result.pack.name} {result.pack.version} ({result.pack.hash[:12]}), screened on {result.screened_on}"

@@ -88,6 +88,22 @@ class Question:
     text: str  #: phrased as a question
     fields: list[str]  #: the profile fields that would answer it (empty for a rule's own question)
     rules: list[str]  #: the rules waiting on it
+    stake: int | None  #: the points those rules could swing; None for a result stored before stakes were
+    could_change: bool  #: whether the answer alone could change the verdict
+
+
+@dataclass(frozen=True)
+class ScoreRangeInfo:
+    """The score and verdict once the rules that could not be evaluated are known, worst and best case."""
+
+    worst: float  #: 0-100, every open rule the worst way for the company
+    best: float  #: 0-100, every open rule the best way
+    worst_verdict: str  #: strong-fit, review or pass
+    best_verdict: str
+    worst_label: str  #: the worst case's verdict for people ("Pass")
+    best_label: str
+    open: bool  #: some rule is open: worst and best differ
+    verdict_could_change: bool  #: the two cases' verdicts are not both the verdict
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,7 @@ class MemoContext:
     verdict: str  #: strong-fit, review or pass
     verdict_label: str  #: the verdict for people ("Strong fit")
     coverage: float  #: share of the pack's weight that could be evaluated (0..1)
+    score_range: ScoreRangeInfo | None  #: None only for a stored screening whose range is not known
     notes: list[str]  #: why the verdict differs from the score alone
     warnings: list[DataWarningLine]  #: plausibility warnings on the profile's data (the data warnings box)
     themes: list[Theme]  #: per category, in pack order
@@ -147,7 +164,7 @@ class MemoContext:
         RuleLine
     ]  #: the case against, for a pass note: knockouts, then risks, worst first, without data rules
     unknown: list[RuleLine]  #: rules that could not be evaluated
-    questions: list[Question]  #: open diligence questions raised by missing data
+    questions: list[Question]  #: open diligence questions raised by missing data, the most points at stake first
     key_facts: list[Fact]  #: the key facts table
     unknown_facts: list[str]  #: labels of the key facts the profile does not give
     pack_facts: list[Fact]  #: the fields the rule pack declares, in pack order (labelled by their description)
@@ -193,6 +210,7 @@ class MemoContext:
             verdict=result.verdict.value,
             verdict_label=VERDICT_LABELS[result.verdict.value],
             coverage=result.coverage,
+            score_range=_range(result),
             notes=list(result.notes),
             warnings=[_warning(w) for w in result.warnings],
             themes=themes,
@@ -202,7 +220,7 @@ class MemoContext:
             knockouts=[r for r in matched if r.knockout],
             reasons=_reasons(matched),
             unknown=unknown,
-            questions=questions(profile, result.rules, schema),
+            questions=questions(profile, result, schema),
             key_facts=facts,
             unknown_facts=[f.label for f in facts if not f.known],
             pack_facts=declared_facts(profile, schema.declared),
@@ -220,7 +238,7 @@ class MemoContext:
 
 #: Every type a template can reach through the context; the documented attribute names are theirs.
 CONTEXT_TYPES: tuple[type, ...] = (
-    MemoContext, CompanyInfo, PackInfo, RuleLine, Theme, Question, DataWarningLine, Fact, Comparable, ScoreChart,
+    MemoContext, CompanyInfo, PackInfo, ScoreRangeInfo, RuleLine, Theme, Question, DataWarningLine, Fact, Comparable, ScoreChart,
     ChartRow, CoverageGauge,
 )  # fmt: skip
 
@@ -285,15 +303,37 @@ def _reasons(matched: list[RuleLine]) -> list[RuleLine]:
     return sorted(against, key=lambda r: (not r.knockout, r.points))
 
 
-def questions(profile: Profile, rules: Sequence[RuleResult], schema: PackSchema | None = None) -> list[Question]:
-    """What diligence has to find out: one question per missing profile field, then rules' own."""
+def questions(profile: Profile, result: ScreeningResult, schema: PackSchema | None = None) -> list[Question]:
+    """What diligence has to find out, in the result's order (the most points at stake first).
+
+    One question per missing profile field, phrased for people (:func:`~screener.memo.questions.ask`),
+    and the rules' own. A result stored before questions had stakes lists them in pack order, without.
+    """
+    own = {r.id: r.question for r in result.rules if r.outcome is Outcome.NOT_EVALUABLE and r.question}
+    if result.question_stakes:
+        return [
+            Question(ask(q.fields[0], schema) if q.fields else own[q.rules[0]], list(q.fields), list(q.rules), q.stake,
+                     q.could_change_verdict)
+            for q in result.question_stakes
+        ]  # fmt: skip
+    rules = result.rules
     needed = missing_inputs(profile, [(r.id, r.outcome, r.missing, r.question) for r in rules], schema)
-    own: dict[str, list[str]] = {}
-    for rule in rules:
-        if rule.outcome is Outcome.NOT_EVALUABLE and rule.question:
-            own.setdefault(rule.question, []).append(rule.id)
-    asked = [Question(ask(path, schema), [path], ids) for path, ids in needed.items()]
-    return asked + [Question(text, [], ids) for text, ids in own.items()]
+    texts: dict[str, list[str]] = {}
+    for rule_id, text in own.items():
+        texts.setdefault(text, []).append(rule_id)
+    asked = [Question(ask(path, schema), [path], ids, None, False) for path, ids in needed.items()]
+    return asked + [Question(text, [], ids, None, False) for text, ids in texts.items()]
+
+
+def _range(result: ScreeningResult) -> ScoreRangeInfo | None:
+    span = result.score_range
+    if span is None:
+        return None
+    worst, best = span.worst_verdict.value, span.best_verdict.value
+    return ScoreRangeInfo(
+        span.worst, span.best, worst, best, VERDICT_LABELS[worst], VERDICT_LABELS[best], span.worst != span.best,
+        not worst == best == result.verdict.value,
+    )  # fmt: skip
 
 
 def key_facts(profile: Profile, derived: dict[str, Any]) -> list[Fact]:

@@ -319,7 +319,7 @@ class Profile(_Model):
         return value
 
     @model_validator(mode="after")
-    def _fill_from_registry(self) -> Profile:
+    def _fill_from_registry(self) -> Profile:  # what it fills: REGISTRY_FILLS
         """Explicit model fields win; the registry fills the ones left out.
 
         A company that pre-trains builds on its own model: when the registry does not know the
@@ -339,6 +339,12 @@ class Profile(_Model):
         }
         object.__setattr__(self, "model", self.model.model_copy(update=filled))
         return self
+
+
+#: The model fields the registry fills in when left out, and the fields whose answer can make it do so
+#: (a known base; pre-training, which builds on an own model): answering one answers these too.
+REGISTRY_FILLED = ("model.family", "model.open_weights", "model.license")
+REGISTRY_FILLS = {"model.base": REGISTRY_FILLED, "model.approach": REGISTRY_FILLED}
 
 
 @functools.cache

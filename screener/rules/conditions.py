@@ -447,6 +447,33 @@ def decide(node: Node, fact: Mapping[str, Any]) -> bool | None:
     return None if unknown else not settles
 
 
+def could_be(node: Node, absent: Collection[str]) -> frozenset[bool | None]:
+    """What ``node`` could be decided to, as :func:`decide` would, with the fields in ``absent`` still missing.
+
+    Every other field may hold any value (those the answer gives, and those present whose values are
+    not considered), so this says what is possible, not what is likely: an ``and`` with a part on a
+    missing field can be false, never true.
+    """
+    if isinstance(node, Compare):
+        return _UNKNOWN if node.field.path in absent else _EITHER
+    if isinstance(node, Exists):
+        return frozenset({(node.field.path not in absent) is node.present})
+    parts = [could_be(item, absent) for item in node.items]
+    settles = isinstance(node, AnyOf)  # the value of one part that settles the group
+    found: set[bool | None] = set()
+    if any(settles in part for part in parts):
+        found.add(settles)
+    if all((not settles) in part for part in parts):
+        found.add(not settles)
+    if any(None in part for part in parts) and all(part - {settles} for part in parts):
+        found.add(None)
+    return frozenset(found)
+
+
+_UNKNOWN: frozenset[bool | None] = frozenset({None})
+_EITHER: frozenset[bool | None] = frozenset({True, False})
+
+
 def decidable(node: Node, absent: Collection[str]) -> bool:
     """Whether ``node`` could be decided without the fields in ``absent``: a test on some other field."""
     return any(isinstance(atom, Exists) or atom.field.path not in absent for atom in walk(node))

@@ -34,6 +34,8 @@ from screener.rules.identity import as_written, content_hash, dev_label, locked_
 DEFAULT_PACK = "small-team-open-model"
 #: Variables a rationale or question may use besides the profile's own top-level fields.
 EXTRA_TEMPLATE_NAMES = frozenset({"derived", "rule", "screened_on"})
+#: The completeness figure's path: the one derived value that answering any key field changes.
+COMPLETENESS = "derived.completeness"
 _Entry = TypeVar("_Entry", FieldDeclaration, DerivedDeclaration)
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -208,6 +210,16 @@ class Rulebook:
     def compared(self) -> frozenset[str]:
         """Every field some rule compares."""
         return frozenset(p for reads in self.reads for p in reads)
+
+    @functools.cached_property
+    def completeness_rules(self) -> tuple[int, ...]:
+        """The rules that compare the completeness figure, which every missing field's answer raises."""
+        return tuple(index for index, reads in enumerate(self.reads) if COMPLETENESS in reads)
+
+    @functools.cached_property
+    def completeness_memo(self) -> dict[tuple[Any, ...], bool]:
+        """Whether a completeness rule could flip, by what decides it (``screening.scoring.swinging``)."""
+        return {}
 
     @functools.cached_property
     def table(self) -> tuple[tuple[str, str, int, bool, int], ...]:

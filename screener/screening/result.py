@@ -77,6 +77,36 @@ class CategoryScore(_Out):
     rules: int
 
 
+class ScoreRange(_Out):
+    """What the rules that could not be evaluated allow: the score and verdict once they are known."""
+
+    worst: float = Field(description="the score if every open rule comes out the worst way for the company")
+    best: float = Field(description="the score if every open rule comes out the best way")
+    worst_verdict: Verdict = Field(description="the verdict of the worst case (an open knockout matched)")
+    best_verdict: Verdict = Field(description="the verdict of the best case")
+
+    @property
+    def scores(self) -> str:
+        """The range as people read it: ``58.0–81.5``."""
+        return f"{self.worst:.1f}\u2013{self.best:.1f}"
+
+    @property
+    def verdicts(self) -> str:
+        """The verdicts of the two cases: ``review–strong-fit``, or one verdict when both agree."""
+        if self.worst_verdict is self.best_verdict:
+            return f"{self.worst_verdict.value} either way"
+        return f"{self.worst_verdict.value}\u2013{self.best_verdict.value}"
+
+
+class QuestionStake(_Out):
+    """What one open question's answer puts at stake (``questions`` lists them in the same order)."""
+
+    fields: list[str] = Field(description="the profile fields that answer it (empty for a rule's own question)")
+    rules: list[str] = Field(description="the rules it gates")
+    stake: int = Field(description="the points those rules could swing (a knockout weighs as the heaviest rule)")
+    could_change_verdict: bool = Field(description="whether its answer alone could change the verdict")
+
+
 class ScreeningResult(_Out):
     company: CompanyRef
     screened_on: dt.date
@@ -84,11 +114,21 @@ class ScreeningResult(_Out):
     score: float = Field(description="0–100: where the earned points fall between the worst and best possible")
     verdict: Verdict
     coverage: float = Field(description="share of the pack's rule weight that could be evaluated (0..1)")
+    score_range: ScoreRange | None = Field(
+        None,
+        description="worst and best case of the score and verdict the open rules allow (None: a stored screening "
+        "whose range could not be computed when the database was upgraded)",
+    )
     points: int
     knockouts: list[str] = Field(description="ids of matched knockout rules")
     categories: list[CategoryScore]
     rules: list[RuleResult] = Field(description="every rule of the pack, in pack order")
-    questions: list[str] = Field(description="open diligence questions raised by missing data")
+    questions: list[str] = Field(
+        description="open diligence questions raised by missing data, the most points at stake first"
+    )
+    question_stakes: list[QuestionStake] = Field(
+        default_factory=list, description="per question, in the same order: what its answer puts at stake"
+    )
     notes: list[str] = Field(default_factory=list, description="why the verdict differs from what the score alone says")
     warnings: list[DataWarning] = Field(
         default_factory=list,

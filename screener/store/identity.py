@@ -12,7 +12,8 @@ A row of ``screening`` is one distinct screening of a company. It is identified 
   matched rules, the data warnings (some depend on the screening date), and of the details
   everything but the rendered text: points, per-category figures, the rules that could not be
   evaluated and what they miss, and whatever else a later release adds to the details).
-  Rationales, questions and notes are explanations and are left out.
+  Rationales, questions (and their stakes) and notes are explanations and are left out; so is the
+  score range, which the pack and the outcome decide.
 
 Screening the same facts with the same pack again gives the same four values whatever the
 screening date, unless the date changed the outcome (a company ageing past a rule's threshold),
@@ -33,7 +34,7 @@ from typing import Any
 import orjson
 
 #: Keys of the details that explain the outcome rather than make it.
-EXPLANATIONS = frozenset({"explained", "questions", "notes"})
+EXPLANATIONS = frozenset({"explained", "questions", "stakes", "notes"})
 
 
 def profile_hash(snapshot: bytes | Mapping[str, Any]) -> str:

@@ -8,8 +8,9 @@ So the database keeps:
 - per pack hash, the pack's full content and the rules as a result shows them without an outcome
   (:class:`PackRules`), once;
 - per screening, its columns (company, pack, date, score, verdict, coverage, knockouts, matched
-  rule ids, plausibility warnings) and :func:`details`: points, per-category figures, the rules that could not be
-  evaluated and what they miss, any rendered rationales and questions, open questions, notes.
+  rule ids, plausibility warnings, the score range) and :func:`details`: points, per-category figures, the rules
+  that could not be evaluated and what they miss, any rendered rationales and questions, open questions and
+  their stakes, notes.
 
 :func:`join` rebuilds the result from those parts, equal to the ``model_dump(mode="json")`` of
 the typed result it was split from, key order included.
@@ -79,8 +80,30 @@ def details(result: dict[str, Any]) -> dict[str, Any]:
         "not_evaluable": not_evaluable,
         "explained": explained,
         "questions": result["questions"],
+        "stakes": [[q["fields"], q["rules"], q["stake"], q["could_change_verdict"]] for q in result["question_stakes"]],
         "notes": result["notes"],
-    }
+    } if "question_stakes" in result else {  # a result stored before 0006 (as 0002 reads it)
+        "points": result["points"],
+        "categories": [[category[name] for name in CATEGORY_FIGURES] for category in result["categories"]],
+        "not_evaluable": not_evaluable,
+        "explained": explained,
+        "questions": result["questions"],
+        "notes": result["notes"],
+    }  # fmt: skip
+
+
+#: The score range's parts, as the row's columns name them and as the result does.
+RANGE_COLUMNS = (
+    ("score_worst", "worst"), ("score_best", "best"), ("verdict_worst", "worst_verdict"),
+    ("verdict_best", "best_verdict"),
+)  # fmt: skip
+
+
+def score_range(values: tuple[Any, Any, Any, Any]) -> dict[str, Any] | None:
+    """The result's score range from the row's range columns; None when the row has none (see migration 0006)."""
+    if any(value is None for value in values):
+        return None
+    return {name: value for (_, name), value in zip(RANGE_COLUMNS, values, strict=True)}
 
 
 def join(
@@ -97,8 +120,12 @@ def join(
     matched: list[str],
     details: dict[str, Any],
     warnings: list[dict[str, Any]] | None,
+    span: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The result, as JSON-ready data, from the pack's part, a row's columns and its details.
+
+    ``span``: the score range (:func:`score_range`); None for a row without one (before 0006, or one its
+    upgrade could not compute), whose result then has none, as details without ``stakes`` have no stakes.
 
     ``warnings`` None: the row predates them (revision 0002, as its migration reads it), and so does the result.
     """
@@ -127,6 +154,7 @@ def join(
         "score": score,
         "verdict": verdict,
         "coverage": coverage,
+        **({"score_range": span} if span is not None else {}),
         "points": details["points"],
         "knockouts": knockouts,
         "categories": [
@@ -135,6 +163,16 @@ def join(
         ],
         "rules": rules,
         "questions": details["questions"],
+        **(
+            {
+                "question_stakes": [
+                    {"fields": fields, "rules": rules, "stake": stake, "could_change_verdict": change}
+                    for fields, rules, stake, change in details["stakes"]
+                ]
+            }
+            if "stakes" in details
+            else {}
+        ),
         "notes": details["notes"],
     }
     if warnings is not None:
@@ -145,7 +183,8 @@ def join(
 class Row(Protocol):
     """The columns of a stored screening that :func:`join_row` reads (a table row, a migration's row).
 
-    And ``warnings`` (JSON data), when the row has them: rows of revision 0002 do not.
+    And ``warnings`` (JSON data), when the row has them: rows of revision 0002 do not; and the
+    range columns (``RANGE_COLUMNS``), when it has them: rows before revision 0006 do not.
     """
 
     company_key: str
@@ -169,4 +208,5 @@ def join_row(pack: PackRules, row: Row) -> dict[str, Any]:
         screened_on=row.screened_on, pack_name=row.pack_name, pack_version=row.pack_version, score=row.score,
         verdict=row.verdict, coverage=row.coverage, knockouts=row.knockouts, matched=row.matched, details=row.details,
         warnings=getattr(row, "warnings", None),
+        span=score_range(tuple(getattr(row, column, None) for column, _ in RANGE_COLUMNS)),  # type: ignore[arg-type]
     )  # fmt: skip

@@ -19,20 +19,32 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from screener.profile import plausibility
-from screener.profile.derived import is_present
+from screener.profile.derived import filled, is_present
 from screener.profile.model import Profile, company_identities
 from screener.rules.conditions import Node, decide
 from screener.screening.result import Outcome, Verdict
-from screener.screening.scoring import decided_despite, verdict_of
-from screener.screening.screener import Screener, open_questions
+from screener.screening.scoring import (
+    Range,
+    Totals,
+    decided_despite,
+    range_note,
+    score_of,
+    score_range,
+    swinging,
+    verdict_of,
+)
+from screener.screening.screener import Planned, Screener, marked, plan_questions, staked
 from screener.store.identity import outcome_hash
 from screener.store.packing import of_rulebook
+
+MATCHED, NOT_MATCHED, NOT_EVALUABLE = Outcome.MATCHED, Outcome.NOT_MATCHED, Outcome.NOT_EVALUABLE
 
 #: How many matched rules a ranked row lists as reasons.
 TOP_REASONS = 3
@@ -49,6 +61,7 @@ class Stored:
     score: float
     verdict: Verdict
     coverage: float
+    range: Range  #: the score range the open rules allow
     knockouts: list[str]
     reasons: list[str]  #: at most TOP_REASONS titles: the most points earned, or for a pass the most lost
     matched: list[str]  #: ids of the matched rules, in pack order
@@ -68,9 +81,17 @@ class _Frame:
     best: int
     worst: int
     coverage: float
-    asks: tuple[tuple[str, Outcome, list[str], None], ...]  #: not-evaluable rules, as open_questions takes them
+    asks: tuple[tuple[str, Outcome, list[str], None], ...]  #: every rule, as open_questions takes them
     sources: tuple[str, ...]  #: present fields the questions depend on
-    questions: dict[tuple[bool, ...], bytes]  #: by presence of ``sources``: the questions' JSON
+    #: by presence of ``sources``, when no answer can change the verdict: the questions' and stakes' JSON
+    #: by presence of ``sources`` (and, when an answer could change the verdict, points and knockouts earned):
+    #: the questions' and stakes' JSON
+    questions: dict[tuple[Any, ...], tuple[bytes, bytes]]
+    unknown: bool  #: some rule cannot be evaluated
+    weight: int  #: the evaluable rules' weight
+    plans: dict[tuple[bool, ...], list[Planned]]  #: by presence of ``sources``: the questions, planned
+    #: by points and knockouts earned and completeness rules that could flip: the range and its note
+    ranges: dict[tuple[Any, ...], tuple[Range, str | None]]
 
 
 class StoredResults:
@@ -127,15 +148,42 @@ class StoredResults:
                 points += value
                 earned[category] += value
         best, worst = frame.best, frame.worst
-        score = round(100 * (points - worst) / (best - worst), 1) if best > worst else 0.0
-        verdict, notes = verdict_of(self.book, score, frame.coverage, knockouts)
-        name, website = profile.name, profile.website
+        book = self.book
+        score = score_of(points, best, worst)
+        verdict, notes = verdict_of(book, score, frame.coverage, knockouts)
+        # The range, its note and the questions' marks depend on the frame, the points and knockouts
+        # earned, the completeness rules that could flip and which question sources are present:
+        # computed once per such case, not per company.
+        swing: frozenset[int] = frozenset()
+        if book.completeness_rules:
+            now = {i: NOT_EVALUABLE if frame.scored[i] is None else MATCHED if i in fired else NOT_MATCHED
+                   for i in book.completeness_rules}  # fmt: skip
+            swing = swinging(book, fact, now, filled(profile))
         presence = tuple(is_present(profile, source) for source in frame.sources)
-        questions = frame.questions.get(presence)
-        if questions is None:
-            questions = frame.questions[presence] = orjson.dumps(
-                open_questions(profile, list(frame.asks), self.book.schema)
+        case = (points, len(knockouts), swing)
+        ranged = frame.ranges.get(case)
+        if ranged is None:
+            decided = self._decided(frame, fired)
+            totals = Totals(points, best, worst, frame.weight, len(knockouts))
+            span = score_range(book, decided, swing, (score, verdict, frame.coverage, totals))
+            ranged = frame.ranges[case] = (span, range_note(book, verdict, frame.coverage, span, decided))
+        span, note = ranged
+        if note:
+            notes.append(note)
+        final = span.worst_verdict is span.best_verdict is verdict  # no answer can change the verdict
+        asked_for = (presence,) if final else (presence, points, len(knockouts))
+        said = frame.questions.get(asked_for)
+        if said is None:
+            planned = frame.plans.get(presence)
+            if planned is None:
+                planned = frame.plans[presence] = plan_questions(profile, frame.asks, book)
+            totals = Totals(points, best, worst, frame.weight, len(knockouts))
+            asked = staked(planned, book, totals, self._decided(frame, fired), verdict, not final)
+            said = frame.questions[asked_for] = (
+                orjson.dumps([marked(a) for a in asked]),
+                orjson.dumps([[a.fields, a.rules, a.stake, a.could_change] for a in asked]),
             )
+        name, website = profile.name, profile.website
         parts = {
             "points": points,
             "categories": [
@@ -144,7 +192,8 @@ class StoredResults:
             ],
             "not_evaluable": orjson.Fragment(frame.not_evaluable),
             "explained": {},
-            "questions": orjson.Fragment(questions),
+            "questions": orjson.Fragment(said[0]),
+            "stakes": orjson.Fragment(said[1]),
             "notes": notes,
         }
         details = orjson.dumps(parts)
@@ -160,9 +209,15 @@ class StoredResults:
         key, domain, normalised = company_identities(name, website)
         identities = (f"name:{normalised}", f"domain:{domain}") if domain else (f"name:{normalised}",)
         return Stored(
-            name, website, key, identities, score, verdict, frame.coverage, knockouts, reasons, matched, details,
+            name, website, key, identities, score, verdict, frame.coverage, span, knockouts, reasons, matched, details,
             [w.check for w in found], warnings, outcome,
         )  # fmt: skip
+
+    @staticmethod
+    def _decided(frame: _Frame, fired: Collection[int]) -> list[Outcome]:
+        """Every rule's outcome, as scoring.outcomes gives it."""
+        return [NOT_EVALUABLE if s is None else MATCHED if i in fired else NOT_MATCHED
+                for i, s in enumerate(frame.scored)]  # fmt: skip
 
     def _build_frame(self, absent: frozenset[str], settled: frozenset[int]) -> _Frame:
         book = self.book
@@ -182,6 +237,7 @@ class StoredResults:
                 not_evaluable[rule_id] = missing
                 asks.append((rule_id, Outcome.NOT_EVALUABLE, missing, None))
                 continue
+            asks.append((rule_id, Outcome.NOT_MATCHED, [], None))  # evaluated: which way does not matter here
             scored.append((self._category_of[category], value, knockout))
             weight += rule_weight
             total[2] += 1
@@ -207,5 +263,5 @@ class StoredResults:
         )
         return _Frame(
             tuple(scored), tuple((b, w, e, n) for b, w, e, n in totals.values()), orjson.dumps(not_evaluable),
-            best, worst, coverage, tuple(asks), tuple(sources), {},
+            best, worst, coverage, tuple(asks), tuple(sources), {}, bool(not_evaluable), weight, {}, {},
         )  # fmt: skip

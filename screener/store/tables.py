@@ -32,6 +32,11 @@ class ScreeningColumns(SQLModel):
     score: float = Field(index=True)
     verdict: str = Field(index=True, max_length=20)
     coverage: float
+    #: The score range (screening.result.ScoreRange); None only for a row the upgrade to 0006 could not compute.
+    score_worst: float | None = None
+    score_best: float | None = None
+    verdict_worst: str | None = Field(default=None, max_length=20)
+    verdict_best: str | None = Field(default=None, max_length=20)
     knockouts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     matched: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     #: the plausibility warnings on the profile (screening.result.DataWarning as JSON data)

@@ -53,6 +53,10 @@ class Encoded:
     profile: bytes  #: JSON
     details: bytes  #: JSON: packing.details of the result
     warnings: bytes  #: JSON: the result's plausibility warnings
+    score_worst: float
+    score_best: float
+    verdict_worst: str
+    verdict_best: str
 
 
 def save(
@@ -128,7 +132,8 @@ def save_encoded(
                 connection.exec_driver_sql(
                     _SQLITE_UPSERT,
                     [(*_plain(r), r.screened_on.isoformat(), r.score, r.verdict, r.coverage, r.knockouts.decode(),
-                      r.matched.decode(), r.profile.decode(), r.details.decode(), r.warnings.decode(), stamp, stamp)
+                      r.matched.decode(), r.profile.decode(), r.details.decode(), r.warnings.decode(), r.score_worst,
+                      r.score_best, r.verdict_worst, r.verdict_best, stamp, stamp)
                      for r in rows],
                 )  # fmt: skip
             else:
@@ -141,7 +146,7 @@ def save_encoded(
 _COLUMNS = (
     "company_key", "company_name", "website", "pack_name", "pack_version", "pack_hash", "profile_hash",
     "outcome_hash", "screened_on", "score", "verdict", "coverage", "knockouts", "matched", "profile", "details",
-    "warnings", "created_at", "updated_at",
+    "warnings", "score_worst", "score_best", "verdict_worst", "verdict_best", "created_at", "updated_at",
 )  # fmt: skip
 
 #: What identifies a row (``store.identity``): the unique index.
@@ -206,6 +211,10 @@ def _values(row: Encoded, now: dt.datetime) -> dict[str, Any]:
         "profile": orjson.Fragment(row.profile),
         "details": orjson.Fragment(row.details),
         "warnings": orjson.Fragment(row.warnings),
+        "score_worst": row.score_worst,
+        "score_best": row.score_best,
+        "verdict_worst": row.verdict_worst,
+        "verdict_best": row.verdict_best,
         "created_at": now,
         "updated_at": now,
     }
@@ -219,6 +228,7 @@ def _encoded(result: dict[str, Any], profile: dict[str, Any]) -> Encoded:
     knockouts = list(result["knockouts"])
     matched = [r["id"] for r in result["rules"] if r["outcome"] == "matched"]
     warnings = orjson.dumps(result["warnings"])
+    span = result["score_range"]
     return Encoded(
         company_key=company["key"],
         company_name=company["name"],
@@ -239,4 +249,8 @@ def _encoded(result: dict[str, Any], profile: dict[str, Any]) -> Encoded:
         profile=orjson.dumps(profile),
         details=orjson.dumps(details),
         warnings=warnings,
+        score_worst=span["worst"],
+        score_best=span["best"],
+        verdict_worst=span["worst_verdict"],
+        verdict_best=span["best_verdict"],
     )

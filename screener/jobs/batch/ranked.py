@@ -29,7 +29,7 @@ from screener.screening.ranking import VERDICT_ORDER
 #: Columns of the ranked output, in order.
 COLUMNS = (
     "rank", "name", "key", "website", "score", "verdict", "coverage", "knockouts", "reasons", "warnings", "source",
-    "line", "notes",
+    "line", "notes", "score_worst", "score_best", "verdict_could_change",
 )  # fmt: skip
 
 
@@ -37,10 +37,28 @@ COLUMNS = (
 RUN_ROWS = 50_000
 
 
-#: One ranked output row, without its rank: the values of COLUMNS[1:-1], the record's position, its notes.
+#: One ranked output row, without its rank: the values of COLUMNS[1:12], the record's position, its notes,
+#: its score range (worst, best) and whether the range's verdicts differ from its verdict.
 #: ``warnings``: the ids of the plausibility checks that warned about the record's data; ``notes``: the CSV
 #: cells left out of its profile, and for a review, the fields its export lacks.
-Row = tuple[str, str, str | None, float, str, float, list[str], list[str], list[str], str, int, int, list[str]]
+Row = tuple[
+    str,
+    str,
+    str | None,
+    float,
+    str,
+    float,
+    list[str],
+    list[str],
+    list[str],
+    str,
+    int,
+    int,
+    list[str],
+    float,
+    float,
+    bool,
+]
 
 
 def _order(row: Row) -> tuple[int, bool, float, float, str, int]:
@@ -76,7 +94,7 @@ def _ranked(runs: list[Path], index: Index | None) -> Iterator[tuple[Any, ...]]:
         merged = (row for row in merged if not index.lost(row[11]))
     for rank, row in enumerate(merged, start=1):
         check_stop()  # a stop while writing leaves the previous file
-        yield (rank, *row[:11], row[12])
+        yield (rank, *row[:11], *row[12:])
 
 
 def count_warnings(runs: list[Path], index: Index) -> tuple[int, dict[str, int]]:
@@ -119,10 +137,14 @@ def write_ranked(path: Path, runs: list[Path], index: Index | None) -> None:
                 source,
                 line,
                 notes,
+                worst,
+                best,
+                could_change,
             ) in rows:
                 writer.writerow(
                     [rank, _cell(name), _cell(key), _cell(website), score, verdict, coverage, "; ".join(knockouts),
-                     "; ".join(reasons), "; ".join(warnings), _cell(source), line, _cell("; ".join(notes))]
+                     "; ".join(reasons), "; ".join(warnings), _cell(source), line, _cell("; ".join(notes)), worst,
+                     best, could_change]
                 )  # fmt: skip
 
 
@@ -142,7 +164,8 @@ def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
          ("score", pa.float64()), ("verdict", pa.string()), ("coverage", pa.float64()),
          ("knockouts", pa.list_(pa.string())), ("reasons", pa.list_(pa.string())),
          ("warnings", pa.list_(pa.string())), ("source", pa.string()),
-         ("line", pa.int64()), ("notes", pa.list_(pa.string()))]
+         ("line", pa.int64()), ("notes", pa.list_(pa.string())), ("score_worst", pa.float64()),
+         ("score_best", pa.float64()), ("verdict_could_change", pa.bool_())]
     )  # fmt: skip
     with atomic_writer(path, "wb") as handle:
         writer = pq.ParquetWriter(handle, schema)

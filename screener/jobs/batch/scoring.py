@@ -144,7 +144,11 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
         check_stop()  # in this process (one worker), a Ctrl-C stops before the chunk is saved
         record_hash = hashes[number] if hashes else None
         known = recalled.get(record_hash) if recalled and record_hash else None
-        if known is not None and known.valid_from <= config.on <= known.valid_to:
+        if (
+            known is not None
+            and len(known.ranked) == unchanged.RANKED_VALUES
+            and known.valid_from <= config.on <= known.valid_to
+        ):
             verdict = Verdict(known.ranked[4])
             if not drafts(state, verdict):  # a memo shows the screening date: it is drafted from a screening
                 row, offer = unchanged.skipped(known.ranked, raw, config, known.profile_hash)
@@ -180,7 +184,8 @@ def score_chunk(raws: list[RawRecord]) -> Scored:
             notes.append(config.lacking)
         rows.append(
             (stored.name, stored.key, stored.website, stored.score, verdict, stored.coverage, stored.knockouts,
-             stored.reasons, stored.checks, raw.source, raw.line, raw.seq, notes)
+             stored.reasons, stored.checks, raw.source, raw.line, raw.seq, notes, stored.range.worst,
+             stored.range.best, not (stored.range.worst_verdict is stored.range.best_verdict is stored.verdict))
         )  # fmt: skip
         memo = drafts(state, stored.verdict)
         if state.renderer is not None and not memo and stored.verdict is Verdict.STRONG_FIT:
@@ -253,5 +258,6 @@ def encoded(book: Rulebook, on: dt.date, stored: Stored, snapshot: bytes, conten
     return store.Encoded(
         stored.key, stored.name, stored.website, book.name, book.version, book.hash, content, stored.outcome, on,
         stored.score, stored.verdict.value, stored.coverage, orjson.dumps(stored.knockouts),
-        orjson.dumps(stored.matched), snapshot, stored.details, stored.warnings,
+        orjson.dumps(stored.matched), snapshot, stored.details, stored.warnings, stored.range.worst,
+        stored.range.best, stored.range.worst_verdict.value, stored.range.best_verdict.value,
     )  # fmt: skip

@@ -109,19 +109,27 @@ class Recognizer:
 def ranked_part(stored: Stored, profile: Profile) -> list[Any]:
     """What the batch needs of a scored record to skip it next time: its ranked row's values, its
     identities and its rank for the duplicate rule (key fields filled in, ``as_of``)."""
+    span = stored.range
     return [
         stored.name, stored.key, stored.website, stored.score, stored.verdict.value, stored.coverage,
         stored.knockouts, stored.reasons, stored.checks, list(stored.identities), filled(profile),
-        profile.as_of.toordinal() if profile.as_of else 0,
+        profile.as_of.toordinal() if profile.as_of else 0, span.worst, span.best,
+        not (span.worst_verdict is span.best_verdict is stored.verdict),
     ]  # fmt: skip
+
+
+#: How many values :func:`ranked_part` keeps; a record remembered with fewer (before the score range
+#: joined the ranked row) is scored again.
+RANKED_VALUES = 15
 
 
 def skipped(ranked: Sequence[Any], raw: RawRecord, config: WorkerConfig, content: str) -> tuple[Row, Offer]:
     """The ranked row and the duplicate rule's offer of a skipped record, as scoring it gives them."""
-    name, key, website, score, verdict, coverage, knockouts, reasons, checks, identities, complete, as_of = ranked
+    (name, key, website, score, verdict, coverage, knockouts, reasons, checks, identities, complete, as_of, worst,
+     best, could_change) = ranked  # fmt: skip
     notes = [config.lacking] if config.lacking and raw.kind == "csv" and verdict == "review" else []
     row: Row = (name, key, website, score, verdict, coverage, knockouts, reasons, checks, raw.source, raw.line,
-                raw.seq, notes)  # fmt: skip
+                raw.seq, notes, worst, best, could_change)  # fmt: skip
     offer = Offer(
         key,
         tuple(identities) if config.duplicates is DuplicateRule.DOMAIN_OR_NAME else (f"key:{key}",),
