@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from screener.cli import main
 from screener.errors import ExitCode
-from tests.conftest import ON
+from tests.conftest import ON, REPO
 
 
 def run(*args: str) -> Result:
@@ -179,6 +179,18 @@ def test_a_fifo_named_as_a_rule_pack_is_refused(tmp_path, acme):
     assert result.exit_code == ExitCode.RULE_ERROR
     assert (
         result.stderr == f"error: {pack}: is not a regular file (a FIFO, device or socket); Screener reads only files\n"
+    )
+
+
+def test_a_fifo_beside_a_pack_as_its_lock_file_is_refused(tmp_path, acme):
+    pack = tmp_path / "pack.yaml"
+    pack.write_text((REPO / "rules" / "small-team-open-model.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    os.mkfifo(tmp_path / "pack.lock")
+    result = run(str(acme), "--rules", str(pack), "--no-db", "--no-memo")
+    assert result.exit_code == ExitCode.RULE_ERROR
+    assert result.stderr == (
+        f"error: {tmp_path / 'pack.lock'}: the lock file cannot be read: is not a regular file (a FIFO, device or "
+        "socket); Screener reads only files\n"
     )
 
 

@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from screener.errors import Location, Problem, RuleError
-from screener.profile.sources import Document, load_document
+from screener.errors import Location, Problem, RuleError, ScreenerError
+from screener.profile.sources import Document, load_document, read_text
 
 LOCK_SUFFIX = ".lock"
+#: A lock file holds a hash per version: a few hundred bytes each.
+MAX_LOCK_BYTES = 1_000_000
 #: What marks a development version's label (semantic versioning's build metadata).
 DEV_MARK = "+dev."
 
@@ -69,7 +71,12 @@ def read_lock(pack: Path) -> Lock | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        # Bounded and regular files only, as every input: a FIFO named x.lock would block the command.
+        text = read_text(path, MAX_LOCK_BYTES)
+    except ScreenerError as exc:
+        raise RuleError(f"the lock file cannot be read: {exc.problems[0].message}", Location(str(path))) from None
+    try:
+        data = json.loads(text)
         versions = data["versions"]
         if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
             raise TypeError

@@ -12,7 +12,6 @@ outcomes): see :mod:`~screener.analysis.backtest.metrics` and, for the held-out 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -154,7 +153,7 @@ def _screen(
         try:
             profile = load_profile(profile, request.rates, rulebook.schema.profile_model)
         except ScreenerError as exc:
-            return BadRow(row.line, row.record, [dataclasses.replace(p, subject=p.subject) for p in exc.problems])
+            return BadRow(row.line, row.record, list(exc.problems))
     on = row.on or request.on or dt.date.today()
     try:
         result = screener.screen(profile, on, explain=False)
