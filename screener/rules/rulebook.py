@@ -217,6 +217,14 @@ class Rulebook:
         return tuple(index for index, reads in enumerate(self.reads) if COMPLETENESS in reads)
 
     @functools.cached_property
+    def completeness_others(self) -> dict[int, tuple[str, ...]]:
+        """Per completeness rule, the other fields its condition names (what else decides it)."""
+        return {
+            index: tuple(p for p in conditions.mentions(self.rules[index].condition) if p != COMPLETENESS)
+            for index in self.completeness_rules
+        }
+
+    @functools.cached_property
     def completeness_memo(self) -> dict[tuple[Any, ...], bool]:
         """Whether a completeness rule could flip, by what decides it (``screening.scoring.swinging``)."""
         return {}

@@ -320,8 +320,7 @@ def swinging(
     rules = rulebook.completeness_rules
     if filled >= steps or not rules:
         return frozenset()
-    encode = rulebook.schema.fields[COMPLETENESS].encode
-    memo = rulebook.completeness_memo
+    memo, others = rulebook.completeness_memo, rulebook.completeness_others
     found = set()
     for index in rules:
         now = outcomes[index]
@@ -329,9 +328,10 @@ def swinging(
             continue
         condition = rulebook.rules[index].condition
         # What decides it: the figures it can reach (from ``filled``), its outcome, its other fields.
-        key = (index, filled, now, *(fact.get(p) for p in conditions.mentions(condition) if p != COMPLETENESS))
+        key = (index, filled, now, *(fact.get(p) for p in others[index]))
         flips = memo.get(key)
         if flips is None:
+            encode = rulebook.schema.fields[COMPLETENESS].encode
             probe = dict(fact)
             flips = False
             for count in range(filled + 1, steps + 1):
