@@ -22,6 +22,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TAG = "v0.3.0"
+#: Releases by the commit they were cut from, for a clone without its tags (this repository has
+#: none): v0.3.0 is the last commit of version 0.3.0, before the package was grouped by stage.
+RELEASES = {"v0.3.0": "0b639e63200b99e818ec3f02c8afe40d2e782418"}
 #: What durable-rules 2.0.28 needs to build on Python 3.13 (harmless before), as the README says.
 BUILD_ENV = {"CPPFLAGS": "-DPyEval_CallObject=PyObject_CallObject"}
 
@@ -45,13 +48,20 @@ def build(tag: str = TAG, folder: Path | None = None, quiet: bool = True) -> Pat
         shutil.rmtree(folder)  # a build that did not finish
     source = folder / "src"
     source.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", tag], check=True, capture_output=True).stdout
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", _tree(tag)], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
     subprocess.run([sys.executable, "-m", "venv", str(folder / ".venv")], check=True)
     pip = [str(python), "-m", "pip", "install", *(["-q"] if quiet else []), str(source)]
     subprocess.run(pip, check=True, env={**os.environ, **BUILD_ENV})
     done.write_text(tag + "\n")
     return python
+
+
+def _tree(tag: str) -> str:
+    """The tag when the repository has it, else the commit it was cut from."""
+    known = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}"],
+                           capture_output=True)  # fmt: skip
+    return tag if known.returncode == 0 else RELEASES.get(tag, tag)
 
 
 def main() -> None:

@@ -67,7 +67,11 @@ _VERDICTS = ("strong-fit", "review", "pass")
     "normalised name), so two domains are never one company; or, with domain-or-name, they share the domain "
     "or the name, also across domains.",
 )
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: one per CPU this process may use).",
+)
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
@@ -118,7 +122,7 @@ def batch_command(
     rules: Path | None,
     mapping: Path | None,
     duplicates: str,
-    workers: int,
+    workers: int | None,
     chunk_size: int,
     progress_every: float,
     memos: Path | None,
@@ -205,7 +209,8 @@ def batch_command(
         verdicts = ", ".join(f"{k} {v}" for k, v in summary.verdicts.items())
         click.echo(
             f"{summary.read} read: {summary.scored} scored, {summary.rejected} rejected, "
-            f"{summary.duplicates} duplicates ({verdicts}) in {summary.seconds:.1f}s, {summary.rate:,.0f} profiles/s"
+            f"{summary.duplicates} duplicates ({verdicts}) in {summary.seconds:.1f}s, {summary.rate:,.0f} profiles/s, "
+            f"{summary.workers} worker{'s' if summary.workers > 1 else ''}"
         )
         if summary.skipped["unchanged"]:
             click.echo(

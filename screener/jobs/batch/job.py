@@ -59,6 +59,7 @@ from screener.jobs.batch.settling import settle
 from screener.jobs.batch.workers import (
     WorkerConfig,
     Workers,
+    machine_workers,
     rare_full_collections,
     stopping_on_signals,
 )
@@ -126,8 +127,9 @@ def run_batch(request: BatchRequest, summary: BatchSummary | None = None) -> Bat
 
     started = time.perf_counter()
     check_output(request.out)
-    if request.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, not {request.workers}", Location("--workers"))
+    workers = machine_workers() if request.workers is None else request.workers
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, not {workers}", Location("--workers"))
     files = expand(request.inputs)
     check_outputs(request, files)
     files, earlier = own_outputs(request, files)
@@ -139,6 +141,7 @@ def run_batch(request: BatchRequest, summary: BatchSummary | None = None) -> Bat
     InputError.collect(header_problems(files, mapping))  # a file every row of which would be misread
     rejects_file = rejects_path(request)
     summary = summary if summary is not None else BatchSummary()
+    summary.workers = workers
     summary.rejects = rejects_file
     if earlier:
         summary.warnings.append(
@@ -188,7 +191,7 @@ def run_batch(request: BatchRequest, summary: BatchSummary | None = None) -> Bat
 
             stack.callback(database.dispose)
             stack.enter_context(store.checkpointing(database))  # the workers' commits leave it to this
-        pool = stack.enter_context(Workers(config, request.workers))
+        pool = stack.enter_context(Workers(config, workers))
         stack.enter_context(rare_full_collections())  # after the pool: its screener is frozen too
         rejects = stack.enter_context(_rejects_file(rejects_file, summary))
         scratch = stack.enter_context(scratch_folder(SCRATCH_PREFIX))

@@ -39,7 +39,7 @@ class BatchRequest:
     mapping: Path | None = None  #: CSV column mapping; None: the built-in Crunchbase-style one
     duplicates: DuplicateRule = DuplicateRule.DOMAIN_ELSE_NAME
     rates: Mapping[str, float] = field(default_factory=dict)
-    workers: int = 1
+    workers: int | None = None  #: worker processes; None: the CPUs this process may use
     chunk_size: int = 1000
     memos: Path | None = None
     memo_verdict: Verdict = Verdict.STRONG_FIT
@@ -71,6 +71,7 @@ class BatchSummary:
     data_warnings: dict[str, int] = field(default_factory=dict)  #: per check id: how many of those companies
     memos: int = 0
     skipped: dict[str, int] = field(default_factory=lambda: {"unchanged": 0})
+    workers: int = 0  #: worker processes the batch ran
     left_out: int = 0  #: CSV cells that could not be read and were left out of their profiles
     seconds: float = 0.0
     out: Path | None = None

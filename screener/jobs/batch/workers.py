@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import os
 import signal
 import time
 from collections import deque
@@ -33,6 +34,20 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def machine_workers() -> int:
+    """The CPUs this process may run on: the default number of workers.
+
+    ``os.process_cpu_count`` (Python 3.13) and ``sched_getaffinity`` count the CPUs this process
+    is allowed (a container or ``taskset`` limit), where ``os.cpu_count`` counts the machine's.
+    """
+    counted = getattr(os, "process_cpu_count", None)
+    if counted is not None:
+        return max(1, counted() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 #: Collect the oldest generation only after this many collections of the middle one (CPython's
