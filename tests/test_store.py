@@ -93,7 +93,12 @@ def test_migrations_match_the_models(db_url) -> None:
     engine = store.connect(db_url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), store.Screening.metadata)
+            # An expression index is not compared: PostgreSQL reflects it in its own normalised
+            # spelling and SQLite not at all. test_listing checks ix_screening_ranking instead.
+            skip = {
+                "include_object": lambda _o, name, kind, *_: not (kind == "index" and name == "ix_screening_ranking")
+            }
+            diff = compare_metadata(MigrationContext.configure(conn, opts=skip), store.Screening.metadata)
         assert diff == []
     finally:
         engine.dispose()

@@ -395,7 +395,10 @@ def history_command(company: str, pack: str | None, db: str | None, config: Path
 @click.command("list")
 @click.option("--verdict", type=click.Choice(_VERDICTS), help="Only this verdict.")
 @click.option("--since", callback=parse_date, metavar="DATE", help="Only screenings on or after DATE (YYYY-MM-DD).")
-@click.option("--top", type=click.IntRange(min=1), help="Only the N best ranked.")
+@click.option("--top", type=click.IntRange(min=1), help="Only the N best ranked (one page of N, no next page).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Rows per page.")
+@click.option("--after", metavar="CURSOR", help="The page after CURSOR: what the previous page printed.")
+@click.option("--all", "every", is_flag=True, help="Every row, not a page (read a page at a time).")
 @pack_option
 @db_option
 @config_option
@@ -405,14 +408,18 @@ def list_command(
     verdict: str | None,
     since: dt.date | None,
     top: int | None,
+    limit: int,
+    after: str | None,
+    every: bool,
     pack: str | None,
     db: str | None,
     config: Path | None,
     output_format: str,
 ) -> None:
-    """The newest screening of each company under each pack version, ranked.
+    """The newest screening of each company under each pack version, ranked, a page at a time.
 
     Ranked by verdict (strong-fit, review, pass; knocked out last), then score, then coverage.
+    When more rows follow, the command for the next page is printed on stderr.
 
     \b
     Examples:
@@ -421,10 +428,38 @@ def list_command(
     """
     from screener import store
     from screener.config import load_settings
+    from screener.store.listing import Cursor, page
 
+    cursor = Cursor.parse(after) if after else None
+    size = top or limit
+    filters: dict[str, Any] = {"verdict": verdict, "since": since, "pack": pack}
     engine = store.open_existing(db or load_settings(config).defaults.database)
     try:
-        rows = _rows(store.summaries(engine, verdict=verdict, since=since, top=top, pack=pack))
+        found = page(engine, **filters, after=cursor, limit=size)
+        rows = found.rows
+        while every and found.next is not None:
+            found = page(engine, **filters, after=found.next, limit=max(size, 1000))
+            rows += found.rows
     finally:
         engine.dispose()
-    _print_rows(rows, output_format, "Screenings")
+    _print_rows(_rows(rows), output_format, "Screenings")
+    if found.next is not None and not top and not every:
+        click.echo(f"next page: {_next_command(found.next.token())}", err=True)
+
+
+def _next_command(token: str) -> str:
+    """The command line of the next page: this one's options, then --after the page's cursor."""
+    import shlex
+
+    context = click.get_current_context()
+    words = ["screen", "list"]
+    for name, value in context.params.items():
+        if (
+            value is None
+            or name == "after"
+            or context.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE
+        ):
+            continue
+        option = "--format" if name == "output_format" else f"--{name.replace('_', '-')}"
+        words += [option, value.isoformat() if isinstance(value, dt.date) else str(value)]
+    return shlex.join([*words, "--after", token])

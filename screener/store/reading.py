@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, case, cast, func, or_, true
 from sqlalchemy.engine import Engine
@@ -19,11 +19,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from screener.errors import Location, StoreError
-from screener.rules.rulebook import Rulebook
 from screener.screening.ranking import VERDICT_ORDER
 from screener.store import packing
 from screener.store.database import reason, safe_url
 from screener.store.tables import PackRulesRow, Screening, ScreeningColumns, ScreeningRead, ScreeningSummary
+
+if TYPE_CHECKING:  # the store reads no rule pack: `screen list` need not import one
+    from screener.rules.rulebook import Rulebook
 
 
 @contextlib.contextmanager
@@ -55,18 +57,19 @@ def _read(engine: Engine, session: Session, rows: Sequence[Screening]) -> list[S
     ]
 
 
-def pack_condition(pack: str | None) -> Any:
+def pack_condition(pack: str | None, table: Any = None) -> Any:
     """Rows of the pack named ``pack``: ``NAME``, ``NAME@VERSION`` (a label as stored, such as
     ``1.1.0+dev.fe40b0925a80``), or a prefix of the content hash (at least 7 hex digits), which also
-    matches a pack of that name. None: every pack."""
+    matches a pack of that name. None: every pack. ``table``: an alias of ``screening`` to read."""
     if not pack:
         return true()
+    columns = (Screening.__table__ if table is None else table).c  # type: ignore[attr-defined]
     if "@" in pack:
         name, version = pack.split("@", 1)
-        return (col(Screening.pack_name) == name) & (col(Screening.pack_version) == version)
-    named = col(Screening.pack_name) == pack
+        return (columns.pack_name == name) & (columns.pack_version == version)
+    named = columns.pack_name == pack
     if len(pack) >= 7 and all(c in "0123456789abcdef" for c in pack.lower()):
-        return or_(named, col(Screening.pack_hash).startswith(pack.lower()))
+        return or_(named, columns.pack_hash.startswith(pack.lower()))
     return named
 
 

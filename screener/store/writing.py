@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import tuple_
 from sqlalchemy.engine import Engine
@@ -20,12 +20,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from screener.errors import Location, StoreError
-from screener.rules.rulebook import Rulebook
-from screener.screening.result import ScreeningResult
 from screener.store import packing
 from screener.store.database import reason, safe_url
 from screener.store.identity import outcome_hash, profile_hash
 from screener.store.tables import PackRulesRow, Screening
+
+if TYPE_CHECKING:  # the store reads no rule pack: `screen list` need not import one
+    from screener.rules.rulebook import Rulebook
+    from screener.screening.result import ScreeningResult
 
 
 @dataclass(frozen=True, slots=True)
