@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import baseline
 import generate
+import runner
 
 ON = dt.date(2026, 11, 27)
 
@@ -180,17 +183,72 @@ def run_batch(path: Path, folder: Path, workers: int, database: bool = True) -> 
     return result
 
 
+def release_runs(path: Path, folder: Path, rounds: int, tag: str | None) -> None:
+    """``screen batch`` as a user types it, this checkout beside the baseline release, interleaved.
+
+    Each command runs in a fresh process with its own new SQLite database and CSV output; the
+    default options of each release (this one: a worker per CPU; the baseline: one worker), then
+    both with 1 and 2 workers. Medians of ``rounds`` rounds.
+    """
+    pythons = {"this": sys.executable}
+    if tag:
+        pythons[tag] = str(baseline.build(tag))
+    variants = {"default": [], "1 worker": ["--workers", "1"], "2 workers": ["--workers", "2"]}
+    runs: dict[tuple[str, str], list[runner.Run]] = {}
+    for number in range(rounds):
+        for variant, extra in variants.items():
+            for name, python in pythons.items():
+                db = folder / f"release-{name}.db"
+                for leftover in folder.glob(f"release-{name}.db*"):
+                    leftover.unlink()
+                runner.sync()
+                command = ["batch", str(path), "--db", f"sqlite:///{db}", "--out", str(folder / f"ranked-{name}.csv"),
+                           "--on", ON.isoformat(), "--format", "json", *extra]  # fmt: skip
+                run = runner.run(python, command, cwd=folder)
+                summary = json.loads(run.stdout)
+                if number == 0:
+                    print(f"  ({name}, {variant}: {summary['read']:,} read, {summary['scored']:,} scored, "
+                          f"{summary['rejected']:,} rejected)")  # fmt: skip
+                runs.setdefault((name, variant), []).append(run)
+    median = {key: statistics.median(r.seconds for r in value) for key, value in runs.items()}
+    cpu = {key: statistics.median(r.cpu for r in value) for key, value in runs.items()}
+    n = sum(1 for _ in path.open())
+    print(
+        f"screen batch {n:,} profiles → SQLite + CSV, median of {rounds} interleaved rounds (wall, start-up included):"
+    )
+    for (name, variant), seconds in median.items():
+        peak = max(r.rss_mib for r in runs[(name, variant)])
+        worker = max(r.worker_rss_mib for r in runs[(name, variant)])
+        print(f"  {name:<8} {variant:<10} {seconds:6.1f}s {n / seconds:8,.0f} profiles/s  "
+              f"{cpu[(name, variant)] / n * 1e6:5.0f} µs CPU/profile  peak RSS {peak:.0f} MiB, worker {worker:.0f} MiB")  # fmt: skip
+    this = median[("this", "default")]
+    print(f"  this, 2 workers ÷ 1 worker: {median[('this', '1 worker')] / median[('this', '2 workers')]:.2f}×")
+    if tag:
+        print(f"  this default ÷ {tag} default: {median[(tag, 'default')] / this:.2f}×")
+        for variant in ("1 worker", "2 workers"):
+            print(f"  this ÷ {tag}, {variant}: {median[(tag, variant)] / median[('this', variant)]:.2f}×")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="profiles for the throughput runs")
     parser.add_argument("--sample", type=int, default=1_000, help="profiles for the naive Host baseline")
     parser.add_argument("--rss-sizes", default="100000,1000000", help="two input sizes for the peak-RSS comparison")
     parser.add_argument("--skip-1m", action="store_true", help="measure peak RSS at -n only")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the release comparison")
+    parser.add_argument("--tag", default=baseline.TAG, help="the release to compare with")
+    parser.add_argument("--no-baseline", action="store_true", help="measure this checkout only")
+    parser.add_argument("--releases-only", action="store_true", help="only the release comparison")
     args = parser.parse_args(argv)
     print("machine:", json.dumps(machine()))
+    print("machine (lscpu, load):", runner.machine())
     with tempfile.TemporaryDirectory(prefix="screener-bench-") as tmp:
         folder = Path(tmp)
         path = generate.write(folder / f"profiles-{args.n}.jsonl", args.n)
+        release_runs(path, folder, args.rounds, None if args.no_baseline else args.tag)
+        if args.releases_only:
+            print("machine at the end:", runner.machine()["load average"])
+            return
         lines = path.read_text().splitlines()
         naive = naive_host(lines[: args.sample])
         print(f"naive Host loop (validate + facts + Host.assert_fact with Python actions + tally): {naive:,.0f} profiles/s"

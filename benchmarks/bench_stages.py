@@ -66,7 +66,13 @@ def main(argv: list[str] | None = None) -> None:
         from screener import store
 
         db = store.connect(f"sqlite:///{folder / 'stages.db'}")
-        rows = [scoring.encoded(book, ON, s, p) for s, p in zip(results, profiles, strict=True)]
+        from screener.store.identity import profile_hash
+
+        def row(result: Any, profile: Any) -> Any:
+            snapshot = type(profile).__pydantic_serializer__.to_json(profile)
+            return scoring.encoded(book, ON, result, snapshot, profile_hash(snapshot))
+
+        rows = [row(s, p) for s, p in zip(results, profiles, strict=True)]
 
         def insert() -> None:
             for start in range(0, len(rows), 1000):
@@ -88,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
             "the engine (Engine.matches)": lambda: [screener.engine.matches(f) for f in facts],
             "stored form (StoredResults: encoding, engine, checks included)": lambda: [stored(p, ON) for p in profiles],
             "database row (store.Encoded: profile JSON, hashes)": lambda: [
-                scoring.encoded(book, ON, s, p) for s, p in zip(results, profiles, strict=True)
+                row(s, p) for s, p in zip(results, profiles, strict=True)
             ],
             "SQLite insert (1,000-row transactions)": insert,
         }

@@ -70,7 +70,7 @@ _VERDICTS = ("strong-fit", "review", "pass")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    help="Worker processes (default: one per CPU this process may use).",
+    help="Worker processes (default: one per CPU this process may use; one for an input of one chunk at most).",
 )
 @click.option(
     "--chunk-size",

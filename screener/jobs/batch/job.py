@@ -63,7 +63,7 @@ from screener.jobs.batch.workers import (
     rare_full_collections,
     stopping_on_signals,
 )
-from screener.jobs.inputs import expand, header_problems
+from screener.jobs.inputs import estimate_records, expand, header_problems
 from screener.jobs.mapping import lacks_note, lacks_warning, load_mapping, unfilled
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
@@ -133,6 +133,8 @@ def run_batch(request: BatchRequest, summary: BatchSummary | None = None) -> Bat
     files = expand(request.inputs)
     check_outputs(request, files)
     files, earlier = own_outputs(request, files)
+    if request.workers is None and workers > 1 and estimate_records(files, request.chunk_size) <= request.chunk_size:
+        workers = 1  # one chunk: starting worker processes would cost more than they save
     rulebook = load_rulebook(request.rules)  # once, here: a bad pack fails before any work
     csv_inputs = any(f.suffix.lower() == ".csv" for f in files)
     mapping = (
