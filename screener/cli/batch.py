@@ -398,7 +398,7 @@ def history_command(company: str, pack: str | None, db: str | None, config: Path
 @click.option("--top", type=click.IntRange(min=1), help="Only the N best ranked (one page of N, no next page).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Rows per page.")
 @click.option("--after", metavar="CURSOR", help="The page after CURSOR: what the previous page printed.")
-@click.option("--all", "every", is_flag=True, help="Every row, not a page (read a page at a time).")
+@click.option("--all", "every", is_flag=True, help="Every row, not one page (with --top N, the N best).")
 @pack_option
 @db_option
 @config_option
@@ -437,7 +437,7 @@ def list_command(
     try:
         found = page(engine, **filters, after=cursor, limit=size)
         rows = found.rows
-        while every and found.next is not None:
+        while every and not top and found.next is not None:
             found = page(engine, **filters, after=found.next, limit=max(size, 1000))
             rows += found.rows
     finally:
