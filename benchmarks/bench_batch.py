@@ -186,47 +186,54 @@ def run_batch(path: Path, folder: Path, workers: int, database: bool = True) -> 
 def release_runs(path: Path, folder: Path, rounds: int, tag: str | None) -> None:
     """``screen batch`` as a user types it, this checkout beside the baseline release, interleaved.
 
-    Each command runs in a fresh process with its own new SQLite database and CSV output; the
-    default options of each release (this one: a worker per CPU; the baseline: one worker), then
-    both with 1 and 2 workers. Medians of ``rounds`` rounds.
+    Each command runs in a fresh process with its own new SQLite database and CSV output, with 1
+    and with 2 workers; the default of each release is one of them (this one: a worker per CPU;
+    the baseline: one worker), so it is not run again. Medians of ``rounds`` rounds.
     """
+    from screener.jobs.batch.workers import machine_workers
+
     pythons = {"this": sys.executable}
+    defaults = {"this": machine_workers()}
     if tag:
         pythons[tag] = str(baseline.build(tag))
-    variants = {"default": [], "1 worker": ["--workers", "1"], "2 workers": ["--workers", "2"]}
-    runs: dict[tuple[str, str], list[runner.Run]] = {}
+        defaults[tag] = 1
+    runs: dict[tuple[str, int], list[runner.Run]] = {}
     for number in range(rounds):
-        for variant, extra in variants.items():
+        for workers in (1, 2):
             for name, python in pythons.items():
                 db = folder / f"release-{name}.db"
                 for leftover in folder.glob(f"release-{name}.db*"):
                     leftover.unlink()
                 runner.sync()
                 command = ["batch", str(path), "--db", f"sqlite:///{db}", "--out", str(folder / f"ranked-{name}.csv"),
-                           "--on", ON.isoformat(), "--format", "json", *extra]  # fmt: skip
+                           "--on", ON.isoformat(), "--format", "json", "--workers", str(workers)]  # fmt: skip
                 run = runner.run(python, command, cwd=folder)
                 summary = json.loads(run.stdout)
-                if number == 0:
-                    print(f"  ({name}, {variant}: {summary['read']:,} read, {summary['scored']:,} scored, "
-                          f"{summary['rejected']:,} rejected)")  # fmt: skip
-                runs.setdefault((name, variant), []).append(run)
+                print(f"  (round {number + 1}: {name}, {workers} worker(s): {run.seconds:.1f}s, {summary['read']:,} "
+                      f"read, {summary['scored']:,} scored, {summary['rejected']:,} rejected; load "
+                      f"{os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+                runs.setdefault((name, workers), []).append(run)
     median = {key: statistics.median(r.seconds for r in value) for key, value in runs.items()}
     cpu = {key: statistics.median(r.cpu for r in value) for key, value in runs.items()}
     n = sum(1 for _ in path.open())
     print(
         f"screen batch {n:,} profiles → SQLite + CSV, median of {rounds} interleaved rounds (wall, start-up included):"
     )
-    for (name, variant), seconds in median.items():
-        peak = max(r.rss_mib for r in runs[(name, variant)])
-        worker = max(r.worker_rss_mib for r in runs[(name, variant)])
-        print(f"  {name:<8} {variant:<10} {seconds:6.1f}s {n / seconds:8,.0f} profiles/s  "
-              f"{cpu[(name, variant)] / n * 1e6:5.0f} µs CPU/profile  peak RSS {peak:.0f} MiB, worker {worker:.0f} MiB")  # fmt: skip
-    this = median[("this", "default")]
-    print(f"  this, 2 workers ÷ 1 worker: {median[('this', '1 worker')] / median[('this', '2 workers')]:.2f}×")
+    for (name, workers), seconds in median.items():
+        peak = max(r.rss_mib for r in runs[(name, workers)])
+        worker = max(r.worker_rss_mib for r in runs[(name, workers)])
+        default = " (its default)" if defaults[name] == workers else ""
+        print(f"  {name:<8} {workers} worker(s){default:<14} {seconds:6.1f}s {n / seconds:8,.0f} profiles/s  "
+              f"{cpu[(name, workers)] / n * 1e6:5.0f} µs CPU/profile  peak RSS {peak:.0f} MiB, largest worker "
+              f"{worker:.0f} MiB")  # fmt: skip
+    print(f"  this, 2 workers ÷ 1 worker: {median[('this', 1)] / median[('this', 2)]:.2f}×")
     if tag:
-        print(f"  this default ÷ {tag} default: {median[(tag, 'default')] / this:.2f}×")
-        for variant in ("1 worker", "2 workers"):
-            print(f"  this ÷ {tag}, {variant}: {median[(tag, variant)] / median[('this', variant)]:.2f}×")
+        this = median[("this", min(defaults["this"], 2))]
+        print(f"  this default ÷ {tag} default: {median[(tag, 1)] / this:.2f}×")
+        for workers in (1, 2):
+            print(
+                f"  this ÷ {tag}, {workers} worker(s) each: {median[(tag, workers)] / median[('this', workers)]:.2f}×"
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
