@@ -207,7 +207,11 @@ def release_runs(path: Path, folder: Path, rounds: int, tag: str | None) -> None
                 runner.sync()
                 command = ["batch", str(path), "--db", f"sqlite:///{db}", "--out", str(folder / f"ranked-{name}.csv"),
                            "--on", ON.isoformat(), "--format", "json", "--workers", str(workers)]  # fmt: skip
-                run = runner.run(python, command, cwd=folder)
+                # A temporary folder of its own: a batch of this release removes the scratch folders
+                # of dead runs, and v0.3.0's scratch folders carry no lock that says it still runs.
+                scratch = folder / f"tmp-{name}"
+                scratch.mkdir(exist_ok=True)
+                run = runner.run(python, command, cwd=folder, env={"TMPDIR": str(scratch)})
                 summary = json.loads(run.stdout)
                 print(f"  (round {number + 1}: {name}, {workers} worker(s): {run.seconds:.1f}s, {summary['read']:,} "
                       f"read, {summary['scored']:,} scored, {summary['rejected']:,} rejected; load "
