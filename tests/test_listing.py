@@ -104,8 +104,8 @@ def test_rows_saved_between_pages_do_not_repeat_a_row_already_shown(filled, scre
 
 
 def test_the_index_holds_the_terms_the_queries_spell():
-    path = Path(store.__file__).parent / "migrations" / "versions" / "0005_ranking_index.py"
-    spec = importlib.util.spec_from_file_location("migration_0005", path)
+    path = Path(store.__file__).parent / "migrations" / "versions" / "0006_ranking_index.py"
+    spec = importlib.util.spec_from_file_location("migration_0006", path)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
