@@ -7,8 +7,9 @@ screening: a million screenings would take minutes; ``list`` reads only the colu
 appear under both; scores, coverage, verdicts and knockouts drawn from a seeded generator, many
 of them tied. Nothing is analysed (no ``ANALYZE``), as in a user's database.
 
-Then, interleaved over ``--rounds`` rounds and as medians, wall time of the whole command (start-up
-included) and of the query alone (the store call, in a fresh process each time):
+Then, interleaved over ``--rounds`` rounds and as medians, wall and CPU time of the whole command
+(start-up included) and wall time of the query alone (the store call, in a fresh process each time;
+on a loaded machine the command's CPU time is the steadier figure):
 
 - ``screen list`` (first page: 50 rows, this checkout);
 - ``screen list --after CURSOR`` at row ``--deep`` of the ranking (default 500,000; this checkout);
@@ -167,19 +168,26 @@ def main(argv: list[str] | None = None) -> None:
                 pythons[args.tag], ["list", "--db", urls[args.tag], "--top", "50"], ("summaries", ""),
             )  # fmt: skip
         walls: dict[str, list[float]] = {label: [] for label in commands}
+        cpus: dict[str, list[float]] = {label: [] for label in commands}
         queries: dict[str, list[float]] = {label: [] for label in commands}
         for python, command, _ in commands.values():  # warm: the page cache, bytecode
             runner.run(python, command)
         for _ in range(args.rounds):
             for label, (python, command, (mode, cursor)) in commands.items():
-                walls[label].append(runner.run(python, command).seconds)
+                run = runner.run(python, command)
+                walls[label].append(run.seconds)
+                cpus[label].append(run.cpu)
                 url = command[command.index("--db") + 1]
                 done = subprocess.run([python, "-c", _QUERY, url, mode, cursor], check=True, capture_output=True)
                 queries[label].append(float(done.stdout))
     print(f"median of {args.rounds} rounds over {args.n:,} stored screenings:")
     for label in commands:
         wall, query_ = statistics.median(walls[label]), statistics.median(queries[label])
-        print(f"  {label:<44} {wall * 1000:7.0f} ms the command, {query_ * 1000:7.1f} ms the query")
+        cpu = statistics.median(cpus[label])
+        print(
+            f"  {label:<44} the command {wall * 1000:7.0f} ms wall, {cpu * 1000:6.0f} ms CPU; "
+            f"the query alone {query_ * 1000:7.1f} ms wall"
+        )
     print("machine at the end:", runner.machine()["load average"])
 
 
