@@ -34,7 +34,7 @@ NOT_RUN = {
     "python3 -m venv": "creates the environment this test runs in (CI runs the README's install itself)",
     "CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject .venv/bin/pip install": "installs the package this test uses",
     ".venv/bin/python -m pytest": "the test suite this test is part of",
-    "python benchmarks/bench_batch.py": "a benchmark of minutes; benchmarks are measured, not tested",
+    "python benchmarks/": "benchmarks of minutes; benchmarks are measured, not tested",
     "rm -rf mutants": "clears mutation testing's working copy before a mutmut run",
     ".venv/bin/mutmut": "mutation testing runs the tests over a thousand times (about 70 minutes); its scores are in the README",
 }
