@@ -81,6 +81,7 @@ def rows(n: int, seed: int = 14) -> Iterator[dict[str, object]]:
             "score": score, "verdict": verdict, "coverage": rng.choice([0.5, 0.75, 0.9, 1.0]),
             "knockouts": '["k"]' if knocked else "[]", "matched": "[]", "profile": "{}", "details": "{}",
             "result": "{}", "warnings": "[]", "created_at": STAMP, "updated_at": STAMP,
+            "score_worst": score, "score_best": score, "verdict_worst": verdict, "verdict_best": verdict,
         }  # fmt: skip
 
 

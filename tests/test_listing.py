@@ -26,13 +26,14 @@ def encoded(number: int, rng: random.Random, pack: packing.PackRules, name: str,
     # Few distinct values, so that verdict, knockouts, score and coverage tie often; companies
     # come back (several screenings each, only the newest listed), dates repeat.
     knocked = rng.random() < 0.3
+    score, verdict = rng.choice([12.5, 50.0, 50.0, 91.25]), rng.choice(["strong-fit", "review", "pass", "hold"])
     return Encoded(
         company_key=f"c{rng.randrange(40):02d}.ai", company_name=f"C {number}", website=None,
         pack_name=name, pack_version=version, pack_hash=pack.hash, profile_hash=f"{number:064x}",
         outcome_hash="0" * 64, screened_on=ON + dt.timedelta(days=rng.randrange(3)),
-        score=rng.choice([12.5, 50.0, 50.0, 91.25]), verdict=rng.choice(["strong-fit", "review", "pass", "hold"]),
-        coverage=rng.choice([0.9, 1.0]), knockouts=b'["k"]' if knocked else b"[]", matched=b"[]",
-        profile=b"{}", details=b"{}", warnings=b"[]",
+        score=score, verdict=verdict, coverage=rng.choice([0.9, 1.0]), knockouts=b'["k"]' if knocked else b"[]",
+        matched=b"[]", profile=b"{}", details=b"{}", warnings=b"[]", score_worst=score, score_best=score,
+        verdict_worst=verdict, verdict_best=verdict,
     )  # fmt: skip
 
 
@@ -104,8 +105,8 @@ def test_rows_saved_between_pages_do_not_repeat_a_row_already_shown(filled, scre
 
 
 def test_the_index_holds_the_terms_the_queries_spell():
-    path = Path(store.__file__).parent / "migrations" / "versions" / "0006_ranking_index.py"
-    spec = importlib.util.spec_from_file_location("migration_0006", path)
+    path = Path(store.__file__).parent / "migrations" / "versions" / "0007_ranking_index.py"
+    spec = importlib.util.spec_from_file_location("migration_0007", path)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)

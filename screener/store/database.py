@@ -30,7 +30,7 @@ _log = logging.getLogger(__name__)
 ENV_URL = "SCREENER_DATABASE_URL"
 
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 
 def default_url() -> str:

@@ -3,7 +3,7 @@
 The ranked list (:func:`screener.store.reading.summaries`) numbers every company's screenings
 with a window function before it can sort them, so its first row costs a pass over the whole
 table: seconds at a million rows. A page here is read from the index ``ix_screening_ranking``
-(migration 0006), whose columns are the ranking's own terms (:data:`RANKING`): the database walks
+(migration 0007), whose columns are the ranking's own terms (:data:`RANKING`): the database walks
 the index in order, keeps a row only when no newer screening of the same company under the same
 pack version exists (one seek on the company's rows), and stops after ``limit`` rows.
 

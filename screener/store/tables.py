@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 #: The ranking (:mod:`screener.screening.ranking`) as index terms, all ascending: verdict, knocked
-#: out, score and coverage (negated: highest first), company key, id. Migration 0006 indexes these
+#: out, score and coverage (negated: highest first), company key, id. Migration 0007 indexes these
 #: very expressions; a database uses an expression index only for the same expression, so the
 #: query spells them identically (a test holds the list equal to the migration's, and another
 #: that SQLite's plan reads the index instead of sorting).

@@ -14,14 +14,14 @@ check, that is every row of the pack version for every row listed.
 A later migration that rebuilds the ``screening`` table (SQLite's batch mode copies the table)
 must create this index again: reflection does not see expression indexes.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 
 #: Frozen here as this revision created them (a test holds them equal to listing.RANKING).
 TERMS = (
