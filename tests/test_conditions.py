@@ -770,3 +770,19 @@ def test_an_unsigned_money_field_refuses_a_negative_amount() -> None:
 def test_each_item_of_an_in_list_points_at_the_field() -> None:
     node = parse("team.size > 1 and stage in ['seed', 'series-a']")
     assert [c.column for c in conditions.walk(node)] == [1, 19, 19]
+
+
+def test_the_tree_depth_limit_is_inclusive_and_points_at_the_deepest_part() -> None:
+    assert parse("team.size > " + "-" * 98 + "1").value == 1  # 100 levels: read
+    assert problems("team.size > " + "-" * 99 + "1") == [
+        (112, "the condition is 101 levels deep; at most 100 are read")
+    ]
+    # a path's parts nest too; the column is where the deep path starts, not the end of the condition
+    assert problems("team.size > 1 and x" + ".a" * 97 + " == 1") == [
+        (19, "the condition is 101 levels deep; at most 100 are read")
+    ]
+
+
+def test_the_nesting_limit_is_inclusive() -> None:
+    assert parse("not " * 40 + "model.open_weights").column == 161  # read: an even count of nots, the field
+    assert problems("not " * 41 + "model.open_weights") == [(165, "the condition nests deeper than 40 levels")]

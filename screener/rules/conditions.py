@@ -145,11 +145,14 @@ def _depth(root: ast.AST) -> tuple[int, int]:
     Bounding it before anything walks the tree recursively is what keeps 990 ``.x`` or 1,980
     minus signs, short enough for :data:`MAX_LENGTH`, from exhausting Python's stack.
     """
-    deepest, column, stack = 0, 1, [(root, 1)]
+    deepest, located, column, stack = 0, 0, 1, [(root, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > deepest:
-            deepest, column = depth, getattr(node, "col_offset", column - 1) + 1
+        deepest = max(deepest, depth)
+        # The column is that of the deepest node that has one: a name's context or an operator
+        # (no column) is often the deepest node, and the last column seen may be far from it.
+        if depth > located and hasattr(node, "col_offset"):
+            located, column = depth, node.col_offset + 1
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return deepest, column
 
