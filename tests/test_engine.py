@@ -563,3 +563,46 @@ def test_the_sentinel_is_never_reported(build) -> None:
     assert e.matches({}) == frozenset()
     assert e.matches({"team.size": 1}) == frozenset()
     assert not SENTINEL.startswith("r")  # cannot be mistaken for a rule "r<index>"
+
+
+# --- what the engine refuses, and the messages it is explained by ------------------------------------
+
+
+def test_the_import_failures_are_explained_in_full() -> None:
+    rebuild = (
+        "CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject pip install --no-cache-dir --force-reinstall "
+        "durable-rules==2.0.28 (it compiles C: gcc and the Python headers are needed)"
+    )
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert engine.import_failure(ImportError("undefined symbol: PyEval_CallObject")) == (
+        f"the durable-rules engine was built for Python {version} without the flag it needs there (it calls "
+        f"PyEval_CallObject, which Python 3.13 removed); rebuild it with: {rebuild}"
+    )
+    assert engine.import_failure(ImportError("No module named 'durable_rules_engine'")) == (
+        f"the durable-rules engine cannot be loaded (No module named 'durable_rules_engine'); rebuild it with: {rebuild}"
+    )
+
+
+def test_a_closed_engine_says_so() -> None:
+    e = Engine(load_rulebook())
+    e.close()
+    with pytest.raises(EngineError) as caught:
+        e.matches({})
+    assert str(caught.value) == "this engine is closed; its rulesets were freed"
+
+
+def test_every_rule_the_engine_refuses_is_named_at_its_condition(rulebook) -> None:
+    import dataclasses
+
+    # Past the engine's expression limit (15 and/or groups): put in place of two rules' conditions
+    # after loading, as a limit Screener did not check for would be; the engine must name both.
+    deep = conditions.parse(" and ".join(f"team.size in [{i}, {i + 100}]" for i in range(14)), rulebook.schema.fields)
+    victims = {rulebook.rules[2].id, rulebook.rules[5].id}
+    rules = tuple(dataclasses.replace(r, condition=deep) if r.id in victims else r for r in rulebook.rules)
+    with pytest.raises(RuleError) as caught:
+        Engine(dataclasses.replace(rulebook, rules=rules))
+    limit = conditions.engine_limit(deep)
+    assert limit is not None
+    assert [(p.subject, p.location, p.message) for p in caught.value.problems] == [
+        (r.id, r.where["when"], limit) for r in rulebook.rules if r.id in victims
+    ]
