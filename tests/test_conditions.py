@@ -786,3 +786,44 @@ def test_the_tree_depth_limit_is_inclusive_and_points_at_the_deepest_part() -> N
 def test_the_nesting_limit_is_inclusive() -> None:
     assert parse("not " * 40 + "model.open_weights").column == 161  # read: an even count of nots, the field
     assert problems("not " * 41 + "model.open_weights") == [(165, "the condition nests deeper than 40 levels")]
+
+
+def nested(levels: int) -> str:
+    """``levels`` and/or groups, each inside the one before: ``team.size > 1 or (team.size > 1 and (…))``."""
+    text = "team.size > 0"
+    for level in range(levels):
+        text = f"team.size > 1 {'and' if level % 2 else 'or'} ({text})"
+    return text
+
+
+def test_the_nesting_limit_counts_and_or_groups_too() -> None:
+    assert isinstance(parse(nested(40)), All)  # the outermost of 40 groups: read
+    deepest = nested(41)
+    assert problems(deepest) == [
+        (deepest.rindex("team.size > 1") + 1, "the condition nests deeper than 40 levels"),
+        (deepest.index("team.size > 0") + 1, "the condition nests deeper than 40 levels"),
+    ]
+
+
+def test_the_length_limit_is_inclusive() -> None:
+    text = ("team.size > 1 and " * 110 + "team.size > 1").ljust(conditions.MAX_LENGTH)
+    assert len(text) == 2000 and isinstance(parse(text), All)
+    assert problems(text + "1") == [(1, "the condition is longer than 2000 characters")]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "team.size > 1 and team.size",
+            (19, "team.size is not a yes/no field; compare it with a value, or use present()"),
+        ),
+        ("team.size > 1 and 5", (19, "'5' is not allowed here; expected a comparison such as 'team.size <= 15'")),
+        (
+            "traction.gross_margin > 'lots'",
+            (25, "traction.gross_margin: cannot read 'lots' as a fraction; write e.g. 0.62 or '62%'"),
+        ),
+    ],
+)
+def test_more_problems_are_exact_and_located(text: str, problem: tuple[int, str]) -> None:
+    assert problems(text) == [problem]
