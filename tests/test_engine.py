@@ -606,3 +606,15 @@ def test_every_rule_the_engine_refuses_is_named_at_its_condition(rulebook) -> No
     assert [(p.subject, p.location, p.message) for p in caught.value.problems] == [
         (r.id, r.where["when"], limit) for r in rulebook.rules if r.id in victims
     ]
+
+
+def test_close_after_matching_frees_every_state_and_ruleset(write) -> None:
+    rb = make_pack(write, [f"team.size > {i}" for i in range(70)])
+    e = Engine(rb)
+    assert e.matches({"team.size": 5}) == frozenset(range(5))  # each ruleset now holds a live state
+    handles = list(e._handles)
+    e.close()
+    ext = load_extension()
+    for handle in handles:  # every ruleset deleted, after its state: deleting again fails (error 111)
+        with pytest.raises(ext.error):
+            ext.delete_ruleset(handle)
