@@ -199,7 +199,7 @@ def run_both(
         summaries.append(
             run_batch(
                 BatchRequest(
-                    inputs, on, out=out, rejects=side / "rejects.jsonl", database=url, full=full, chunk_size=7,
+                    inputs, on, out=out, rejects=side / "rejects.jsonl", database=url, full=full, chunk_size=7, workers=1,
                     memos=side / "memos" if options.get("memos") else None, memo_verdict=Verdict.REVIEW, **{
                         k: v for k, v in options.items() if k != "memos"},
                 )
@@ -291,7 +291,7 @@ def test_unchanged_records_are_skipped_until_their_window_ends_and_changed_ones_
     url = f"sqlite:///{tmp_path / 's.db'}"
 
     def run(on: dt.date, **options: Any) -> BatchSummary:
-        return run_batch(BatchRequest([deals], on, out=tmp_path / "r.csv", database=url, **options))
+        return run_batch(BatchRequest([deals], on, out=tmp_path / "r.csv", database=url, workers=1, **options))
 
     assert run(ON).skipped == {"unchanged": 0}
     assert run(ON).skipped == {"unchanged": 32}  # the same day: everything
@@ -380,9 +380,9 @@ def test_migration_0005_adds_batch_records_to_an_existing_database(db_url, tmp_p
             assert "batch_record" not in sqlalchemy.inspect(connection).get_table_names()
     finally:
         engine.dispose()
-    first = run_batch(BatchRequest([deals], ON, database=db_url))  # migrates, then scores every record
+    first = run_batch(BatchRequest([deals], ON, database=db_url, workers=1))  # migrates, then scores every record
     assert first.skipped == {"unchanged": 0}
-    assert run_batch(BatchRequest([deals], ON, database=db_url)).skipped == {"unchanged": 5}
+    assert run_batch(BatchRequest([deals], ON, database=db_url, workers=2)).skipped == {"unchanged": 5}
     engine = database._engine(db_url, create_folder=True)
     try:
         _alembic(engine, "downgrade", "0004")

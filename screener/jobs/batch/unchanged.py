@@ -5,8 +5,8 @@ scored again only to come out byte-identical. A record is skipped when, and only
 stored screening would come out the same:
 
 - **the same record**: the sha256 of its content and of everything validating it reads
-  (:class:`Recognizer`): the code (this package's source, the versions of pydantic and
-  durable-rules), the FX rates, ``--strict``, for a CSV row the column mapping's validated
+  (:class:`Recognizer`): the code (this package's version and source, the versions of pydantic
+  and durable-rules), the FX rates, ``--strict``, for a CSV row the column mapping's validated
   content, then the record itself: a JSON Lines line's text, a CSV row's cells under their header
   names. The pack is compared by its content hash (which covers its declared fields). Profile
   files (YAML, JSON) are always scored: validating one reads the file itself, after the batch
@@ -62,7 +62,7 @@ def code_identity() -> bytes:
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
-    for library in ("pydantic", "pydantic-core", "durable-rules", "orjson"):
+    for library in ("screener", "pydantic", "pydantic-core", "durable-rules", "orjson"):
         try:
             version = importlib.metadata.version(library)
         except importlib.metadata.PackageNotFoundError:
