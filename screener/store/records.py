@@ -79,8 +79,8 @@ _RECALL = """
 #: Hashes looked up per statement (SQLite allows 32,766 parameters; a chunk may be larger).
 _LOOKUP = 500
 
-#: A SQLite reader's page cache while it recalls (KiB): the default 2 MiB holds 31 of the database's
-#: 64 KiB pages, so every lookup of a large database read its pages again from the file.
+#: A batch connection's SQLite page cache (KiB): the default 2 MiB holds 31 of the database's 64 KiB
+#: pages, so every lookup (and every remembered record's index entry) read its pages again from the file.
 _CACHE_KIB = 65536
 
 
@@ -146,8 +146,13 @@ _UPSERT = " ".join(
 #: What saving the same screening again changes in its row (``store.writing``): the later screening
 #: date and the time; an earlier date changes nothing. And the pack's label, where it differs (a
 #: development version released since): set apart, since it is indexed and hardly ever changes.
-_REFRESH = "UPDATE screening SET screened_on = {on}, updated_at = {now} WHERE id = {id} AND screened_on <= {on}"
-_RELABEL = "UPDATE screening SET pack_name = {name}, pack_version = {version} WHERE id = {id} AND screened_on = {on}"
+#: One statement per :data:`_LOOKUP` rows rather than one per row.
+_REFRESH = "UPDATE screening SET screened_on = {on}, updated_at = {now} WHERE screened_on <= {on} AND id IN {ids}"
+_RELABEL = "UPDATE screening SET pack_name = {name}, pack_version = {version} WHERE screened_on = {on} AND id IN {ids}"
+
+
+def _parts(ids: list[int]) -> list[list[int]]:
+    return [ids[start : start + _LOOKUP] for start in range(0, len(ids), _LOOKUP)]
 
 
 def refresh(
@@ -173,14 +178,15 @@ def refresh(
             if engine.dialect.name == "sqlite":
                 # The driver directly, values stored as SQLAlchemy stores them (dates as ISO text).
                 day, stamp = on.isoformat(), now.isoformat(sep=" ", timespec="microseconds")
-                if ids:
+                # Remembered records go to random places of the primary key's index: keep it cached.
+                connection.exec_driver_sql(f"PRAGMA cache_size = -{_CACHE_KIB}")
+                for part in _parts(ids):
+                    marks = f"({', '.join('?' * len(part))})"
+                    connection.exec_driver_sql(_REFRESH.format(on="?1", now="?2", ids=marks), (day, stamp, *part))
+                for part in _parts(relabel):
+                    marks = f"({', '.join('?' * len(part))})"
                     connection.exec_driver_sql(
-                        _REFRESH.format(on="?1", now="?2", id="?3"), [(day, stamp, i) for i in ids]
-                    )
-                if relabel:
-                    connection.exec_driver_sql(
-                        _RELABEL.format(name="?1", version="?2", id="?3", on="?4"),
-                        [(name, version, i, day) for i in relabel],
+                        _RELABEL.format(name="?1", version="?2", on="?3", ids=marks), (name, version, day, *part)
                     )
                 if entries:
                     connection.exec_driver_sql(
@@ -190,15 +196,16 @@ def refresh(
                          for r in entries],
                     )  # fmt: skip
                 return
-            if ids:
+            refreshing = text(_REFRESH.format(on=":on", now=":now", ids=":ids"))
+            for part in _parts(ids):
                 connection.execute(
-                    text(_REFRESH.format(on=":on", now=":now", id=":id")),
-                    [{"on": on, "now": now, "id": i} for i in ids],
+                    refreshing.bindparams(bindparam("ids", expanding=True)), {"on": on, "now": now, "ids": part}
                 )
-            if relabel:
+            relabelling = text(_RELABEL.format(name=":name", version=":version", on=":on", ids=":ids"))
+            for part in _parts(relabel):
                 connection.execute(
-                    text(_RELABEL.format(name=":name", version=":version", id=":id", on=":on")),
-                    [{"name": name, "version": version, "id": i, "on": on} for i in relabel],
+                    relabelling.bindparams(bindparam("ids", expanding=True)),
+                    {"name": name, "version": version, "on": on, "ids": part},
                 )
             if entries:
                 connection.execute(
