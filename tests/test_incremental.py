@@ -155,7 +155,7 @@ def database_state(url: str, since: dt.datetime) -> dict[str, Any]:
                     "SELECT company_key, company_name, website, pack_name, pack_version, pack_hash, profile_hash, "
                     "outcome_hash, screened_on, score, verdict, coverage, CAST(knockouts AS TEXT), "
                     "CAST(matched AS TEXT), CAST(profile AS TEXT), CAST(details AS TEXT), CAST(warnings AS TEXT), "
-                    "updated_at FROM screening"
+                    "score_worst, score_best, verdict_worst, verdict_best, updated_at FROM screening"
                 )
             )
             packs = sorted(
