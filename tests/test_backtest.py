@@ -219,8 +219,12 @@ def test_scores_file_and_held_out_estimates(write, tmp_path) -> None:
     with scores.open(newline="") as handle:
         table = list(csv.DictReader(handle))
     assert list(table[0]) == ["rank", "key", "name", "label", "score", "verdict", "coverage", "knockouts", "part",
-                              "line", "notes"]  # fmt: skip
+                              "line", "notes", "score_worst", "score_best", "verdict_could_change"]  # fmt: skip
     assert len(table) == 60 and [int(r["rank"]) for r in table] == list(range(1, 61))
+    # Each company's score range, as the batch's ranked file has it: this pack reads only the two
+    # fields every row fills, so nothing is open and each range is its score.
+    assert all(r["score_worst"] == r["score"] == r["score_best"] for r in table)
+    assert {r["verdict_could_change"] for r in table} == {"False"}
     assert sum(r["part"] == "held-out" for r in table) == 15
     order = ["strong-fit", "review", "pass"]
     keys = [(order.index(r["verdict"]), -float(r["score"]), -float(r["coverage"])) for r in table]

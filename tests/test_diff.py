@@ -93,3 +93,19 @@ def test_an_invalid_profile_stops_the_diff_with_its_location(write) -> None:
     result = CliRunner().invoke(diff_command, [str(write("old.yaml", OLD)), str(write("new.yaml", NEW)), str(bad)])
     assert result.exit_code == ExitCode.INVALID_INPUT
     assert result.stderr == f"error: {bad}:2:8: team.sise: unknown field 'sise'; did you mean 'size'?\n"
+
+
+def test_each_company_carries_its_score_range_under_both_packs(write) -> None:
+    result, (a, _, _) = invoke(write, "--format", "json")
+    assert result.exit_code == 0, result.output
+    alpha = {c["file"]: c for c in json.loads(result.output)["companies"]}[str(a)]
+    # Alpha fills every field both packs read: nothing is open, the range is the score.
+    assert (alpha["new_range"]["worst"], alpha["new_range"]["best"]) == (alpha["new_score"],) * 2
+    thin = write("d.yaml", "name: Delta\nteam: {size: 5}\n")
+    old, new = write("old.yaml", OLD), write("new.yaml", NEW)
+    shown = CliRunner().invoke(diff_command, [str(old), str(new), str(thin), "--on", "2026-11-27", "--format", "json"])
+    (delta,) = json.loads(shown.output)["companies"]
+    for side in ("old", "new"):
+        span = delta[f"{side}_range"]
+        # Delta's model and pricing are unknown: the range is open and holds the score.
+        assert span["worst"] <= delta[f"{side}_score"] <= span["best"] and span["worst"] < span["best"]

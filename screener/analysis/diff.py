@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from screener.errors import Location, RuleError
 from screener.rules.rulebook import Rulebook
 from screener.screening.ranking import rank_key
-from screener.screening.result import Outcome, PackRef, RuleResult, ScreeningResult, Verdict
+from screener.screening.result import Outcome, PackRef, RuleResult, ScoreRange, ScreeningResult, Verdict
 
 
 class _Out(BaseModel):
@@ -61,6 +61,8 @@ class CompanyDiff(_Out):
     new_coverage: float
     old_knockouts: list[str] = Field(description="matched knockout rules under the old pack")
     new_knockouts: list[str] = Field(description="matched knockout rules under the new pack")
+    old_range: ScoreRange | None = Field(None, description="the score range the open rules allow under the old pack")
+    new_range: ScoreRange | None = Field(None, description="the score range the open rules allow under the new pack")
     rules: list[RuleChange] = Field(description="rules whose outcome or points differ for this company")
     warnings: list[str] = Field(
         default_factory=list, description="the plausibility checks its data failed (the same under both packs)"
@@ -107,6 +109,8 @@ def diff_results(
             new_coverage=new.coverage,
             old_knockouts=old.knockouts,
             new_knockouts=new.knockouts,
+            old_range=old.score_range,
+            new_range=new.score_range,
             rules=rule_changes(old.rules, new.rules),
             warnings=[w.check for w in new.warnings],
         )

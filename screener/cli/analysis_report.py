@@ -11,7 +11,7 @@ from screener.analysis.diff import PackDiff
 from screener.analysis.explain import Explanation, RuleExplanation
 from screener.analysis.ruletests import RunReport
 from screener.cli.report import VERDICT_STYLE, console, print_table
-from screener.screening.result import Outcome, Verdict
+from screener.screening.result import Outcome, ScoreRange, Verdict
 from screener.texts import format_percent
 
 OUTCOME_STYLE = {
@@ -108,7 +108,7 @@ def print_diff(diff: PackDiff) -> None:
                 escape(c.company),
                 verdict(c.old_verdict),
                 verdict(c.new_verdict),
-                f"{c.old_score:.1f} → {c.new_score:.1f}",
+                f"{c.old_score:.1f} → {c.new_score:.1f}{_spans(c.new_range)}",
                 escape("\n".join(r.describe() for r in c.rules) or "(pack settings)"),
             )
         print_table(out, table, "company", "old", "new", "change", "score")
@@ -123,12 +123,17 @@ def print_diff(diff: PackDiff) -> None:
             table.add_row(
                 escape(c.company),
                 f"{c.delta:+.1f}",
-                f"{c.old_score:.1f} → {c.new_score:.1f}",
+                f"{c.old_score:.1f} → {c.new_score:.1f}{_spans(c.new_range)}",
                 escape("\n".join(r.describe() for r in c.rules)),
             )
         print_table(out, table, "company", "old", "new", "change", "score")
     else:
         out.print("No score changes.")
+
+
+def _spans(span: ScoreRange | None) -> str:
+    """The new pack's score range after the score, when some rule is open: `` (range 58.0–81.5)``."""
+    return f" (range {span.scores})" if span is not None and span.worst != span.best else ""
 
 
 def print_backtest(report: BacktestReport) -> None:

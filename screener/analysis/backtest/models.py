@@ -35,6 +35,10 @@ class Case:
     line: int = 0  #: its row in the labels file
     notes: tuple[str, ...] = field(default=())  #: cells of its row left out of its profile
     knockouts: tuple[str, ...] = field(default=())  #: the knockout rules it matched
+    #: the score range the rules it could not evaluate allow, and whether its verdict could change
+    worst: float | None = None
+    best: float | None = None
+    could_change: bool = False
 
     @property
     def ranked(self) -> float:

@@ -168,10 +168,13 @@ def _screen(
 
 
 def _case(row: LabelledRow, result: ScreeningResult) -> Case:
+    span = result.score_range
     return Case(
         result.score, result.verdict, row.label, {x.id: x.outcome for x in result.rules}, result.coverage,
         bool(result.knockouts), result.company.key, result.company.name, row.line,
         tuple(f"{p.subject}: {p.message}" for p in row.notes), tuple(result.knockouts),
+        span.worst if span else None, span.best if span else None,
+        span is not None and not (span.worst_verdict is span.best_verdict is result.verdict),
     )  # fmt: skip
 
 
@@ -208,7 +211,10 @@ def measure(rulebook: Rulebook, cases: Sequence[Case], request: BacktestRequest,
     return report.model_copy(update={"heldout": honest})
 
 
-SCORE_COLUMNS = ("rank", "key", "name", "label", "score", "verdict", "coverage", "knockouts", "part", "line", "notes")
+SCORE_COLUMNS = (
+    "rank", "key", "name", "label", "score", "verdict", "coverage", "knockouts", "part", "line", "notes",
+    "score_worst", "score_best", "verdict_could_change",
+)  # fmt: skip
 
 
 def write_scores(path: Path, cases: Sequence[Case], report: BacktestReport) -> None:
@@ -222,7 +228,7 @@ def write_scores(path: Path, cases: Sequence[Case], report: BacktestReport) -> N
     order = sorted(range(len(cases)), key=lambda i: (*_rank(cases[i]), cases[i].name, cases[i].line))
     rows = [
         (rank, c.key, c.name, int(c.label), c.score, c.verdict.value, c.coverage, list(c.knockouts), parts[i], c.line,
-         list(c.notes))
+         list(c.notes), c.worst, c.best, c.could_change)
         for rank, (i, c) in enumerate(((i, cases[i]) for i in order), start=1)
     ]  # fmt: skip
     with atomic_writer(path, newline="") as handle:
@@ -233,7 +239,7 @@ def write_scores(path: Path, cases: Sequence[Case], report: BacktestReport) -> N
         writer = csv.writer(handle)
         writer.writerow(SCORE_COLUMNS)
         for row in rows:
-            writer.writerow([*row[:7], "; ".join(row[7]), row[8], row[9], "; ".join(row[10])])
+            writer.writerow([*row[:7], "; ".join(row[7]), row[8], row[9], "; ".join(row[10]), *row[11:]])
 
 
 def _rank(case: Case) -> tuple[int, bool, float, float]:
