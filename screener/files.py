@@ -190,10 +190,14 @@ def scratch_folder(prefix: str) -> Iterator[Path]:
     remove_stale_folders(prefix)
     with tempfile.TemporaryDirectory(prefix=prefix) as name:
         folder = Path(name)
-        fd = os.open(folder / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+        # Locked before it is named: a run looking for dead folders (which takes each lock it finds
+        # for a moment) must never find this one's free, nor hold it when this run takes it.
+        staging = folder / "lock.new"
+        fd = os.open(staging, os.O_CREAT | os.O_RDWR, 0o600)
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            staging.replace(folder / "lock")
             yield folder
         finally:
             os.close(fd)

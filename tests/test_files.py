@@ -470,3 +470,12 @@ def test_a_name_with_glob_characters_finds_its_own_stale_temporaries(tmp_path: P
     lookalike.write_text("half")
     assert remove_stale(tmp_path, "r[1].csv") == [dead]
     assert lookalike.exists()
+
+
+def test_a_scratch_folders_lock_is_held_from_the_moment_it_is_named(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the system's temporary folder, for this test
+    with scratch_folder("screener-test-") as folder:
+        assert sorted(p.name for p in folder.iterdir()) == ["lock"]  # no unlocked "lock.new" left behind
+        assert remove_stale_folders("screener-test-") == []
+        assert folder.exists()
+    assert not folder.exists()
